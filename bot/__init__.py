@@ -1,0 +1,1 @@
+"""Adref's domain: conversation, content, safety, storage and the request queue."""

@@ -1,0 +1,159 @@
+"""The `adref` command: run the service, talk to the bot, see the queue, check content."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import click
+from sqlmodel import Session
+
+from bot import catalogs, rhi
+from bot.config import ConfigError, Settings
+from bot.content import LANGS
+from bot.db import upgrade
+from bot.runtime import Runtime
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env(os.environ, Path.cwd())
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from error
+
+
+def _runtime(migrate: bool) -> Runtime:
+    settings = _settings()
+    # The embedded SQLite default migrates itself so that trying Adref is one command;
+    # any other database is upgraded on purpose, with `adref db upgrade`.
+    return Runtime.start(settings, migrate=migrate or settings.database_url.startswith("sqlite"))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Adref: a Welsh and English chat and SMS service for young people in Wales who have
+    come back after going missing, and for their parents and carers.
+
+    Configuration comes from the environment (DATABASE_URL, SECRET_KEY, ADREF_DATA_KEY,
+    ...); without it, Adref keeps a SQLite database and its keys in this directory.
+    """
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, help="Port to listen on.")
+@click.option("--threads", default=8, show_default=True, help="Worker threads.")
+def serve(host: str, port: int, threads: int) -> None:
+    """Run the web chat (/chat) and, later, the dashboard and webhooks."""
+    import waitress
+
+    from webhooks import create_app
+
+    runtime = _runtime(migrate=False)
+    app = create_app(runtime)
+    click.echo(f"Adref is running. Web chat: http://{host}:{port}/chat  (Ctrl-C stops it)")
+    waitress.serve(app, host=host, port=port, threads=threads, ident="adref")
+
+
+@main.command()
+@click.option("--lang", type=click.Choice(LANGS), help="Start in Cymraeg (cy) or English (en).")
+@click.option("--as", "who", default="console", show_default=True,
+              help="Who you are to the bot; the same name carries on the same conversation.")
+def chat(lang: str | None, who: str) -> None:
+    """Talk to the bot in the terminal, or script a conversation on standard input."""
+    from bot.channels import console
+
+    runtime = _runtime(migrate=False)
+    opening = {"cy": "Cymraeg", "en": "English", None: None}[lang]
+    interactive = sys.stdin.isatty()
+    if interactive:
+        click.echo(runtime.content.both("cli.chat_hint") + "\n")
+
+    def lines() -> Iterator[str]:
+        while True:
+            try:
+                line = input("> ") if interactive else sys.stdin.readline()
+            except EOFError:
+                return
+            if not interactive and line == "":
+                return
+            yield line
+
+    console.run(runtime.inbox, f"console:{who}", lines(), click.echo, opening=opening)
+
+
+@main.group()
+def requests() -> None:
+    """Return home interview requests."""
+
+
+@requests.command("list")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True, help="Table for people, JSON for scripts.")
+@click.option("--all", "everything", is_flag=True, help="Include withdrawn and closed ones.")
+def list_requests(fmt: str, everything: bool) -> None:
+    """The queue: urgent first, then the nearest deadline. No personal data is shown."""
+    runtime = _runtime(migrate=False)
+    statuses = ("queued", "claimed", "closed", "withdrawn") if everything else rhi.ACTIVE
+    with Session(runtime.engine) as session:
+        rows = rhi.queue(session, statuses)
+    if fmt == "json":
+        def plain(value: object) -> object:
+            return value.isoformat() if isinstance(value, datetime) else value
+        click.echo(json.dumps([{k: plain(v) for k, v in dataclasses.asdict(r).items()}
+                               for r in rows], indent=2, ensure_ascii=False))
+        return
+    if not rows:
+        click.echo("No requests in the queue.")
+        return
+    click.echo(f"{'reference':<10} {'status':<9} {'urgent':<6} {'lang':<4} {'area':<18} "
+               f"{'in care':<7} {'contact':<9} {'welsh':<5} due (UTC)")
+    for r in rows:
+        click.echo(f"{r.reference:<10} {r.status:<9} {'YES' if r.urgent else '':<6} "
+                   f"{r.language:<4} {(r.area or 'not sure'):<18} {r.in_care:<7} "
+                   f"{r.contact_method:<9} {'yes' if r.welsh_worker else 'no':<5} "
+                   f"{r.due_at:%Y-%m-%d %H:%M}")
+    click.echo(f"{len(rows)} request(s).")
+
+
+@main.group()
+def db() -> None:
+    """The database."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration not yet applied."""
+    settings = _settings()
+    upgrade(settings.database_url)
+    click.echo("Database is at the latest migration.")
+
+
+@main.group()
+def content() -> None:
+    """The words: catalogs, sheets and the service directory."""
+
+
+@content.command("check")
+def content_check() -> None:
+    """Fail on a missing translation, a placeholder mismatch or an unsourced contact."""
+    report = catalogs.check(_settings().content_dir)
+    click.echo(report.summary())
+    if not report.ok:
+        raise SystemExit(1)
+
+
+@content.command("update")
+def content_update() -> None:
+    """Rebuild messages.pot from English and bring the Welsh catalog in line with it."""
+    changes = catalogs.update(_settings().content_dir)
+    click.echo(changes)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,194 @@
+"""Database tables. Personal data is sealed with bot.crypto.Vault before it lands here."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import CheckConstraint, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+from bot.clock import utcnow
+
+# Named constraints let Alembic's batch mode find and change them on SQLite later.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+CHANNELS = ("telegram", "sms", "web", "console")
+LANGUAGES = ("cy", "en")
+REQUEST_STATUSES = ("queued", "claimed", "closed", "withdrawn")
+RETURNED_BANDS = ("today", "yesterday", "days_2_3", "longer")
+IN_CARE = ("home", "care", "unsaid")
+CONTACT_METHODS = ("chat", "phone", "text", "in_person")
+CONTACT_TIMES = ("morning", "afternoon", "evening", "any")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in Python, stored as naive UTC on every database."""
+
+    # SQLite has no time zones and hands back naive values even for
+    # DateTime(timezone=True); storing naive UTC everywhere keeps both dialects alike.
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Convert an aware datetime to naive UTC; refuse naive ones."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column; use bot.clock.utcnow()")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Mark a stored naive UTC value as UTC."""
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def _one_of(column: str, values: tuple[str, ...], *, nullable: bool = False) -> CheckConstraint:
+    """Return a CHECK that column holds one of values."""
+    allowed = ", ".join(f"'{v}'" for v in values)
+    condition = f"{column} IN ({allowed})"
+    if nullable:
+        condition = f"{column} IS NULL OR {condition}"
+    return CheckConstraint(condition, name=column)
+
+
+def _at(*, nullable: bool = False, index: bool = False) -> datetime:
+    """Declare a UTC timestamp column; non-null ones default to now."""
+    if nullable:
+        return Field(default=None, sa_type=UtcDateTime, index=index)  # type: ignore[no-any-return]
+    return Field(default_factory=utcnow, sa_type=UtcDateTime, index=index)  # type: ignore[no-any-return]
+
+
+# Someone who has messaged the service on one channel, found by a keyed hash of the address.
+class Contact(SQLModel, table=True):
+    __tablename__ = "contact"
+    __table_args__ = (
+        _one_of("channel", CHANNELS),
+        _one_of("language", LANGUAGES, nullable=True),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str
+    address_hash: str = Field(unique=True, index=True)
+    address_enc: bytes
+    language: str | None = None
+    role: str | None = None
+    urgent: bool = False
+    opted_out_at: datetime | None = _at(nullable=True)
+    created_at: datetime = _at()
+    last_seen_at: datetime = _at()
+
+
+# The engine's state for one contact, sealed: the answers so far can hold a phone number
+# and a note. The version guards against lost updates.
+class Conversation(SQLModel, table=True):
+    __tablename__ = "conversation"
+
+    contact_id: int = Field(primary_key=True, foreign_key="contact.id", ondelete="CASCADE")
+    state_enc: bytes
+    version: int = 0
+    updated_at: datetime = _at()
+
+
+# Every inbound message once; the unique provider id makes a redelivery a no-op.
+class InboundEvent(SQLModel, table=True):
+    __tablename__ = "inbound_event"
+    __table_args__ = (
+        UniqueConstraint("channel", "provider_id"),
+        _one_of("channel", CHANNELS),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str
+    provider_id: str
+    contact_id: int | None = Field(
+        default=None, foreign_key="contact.id", ondelete="SET NULL", index=True
+    )
+    received_at: datetime = _at(index=True)  # the purge of old text scans by age
+    text_enc: bytes | None = None
+
+
+# Append-only evidence of what was agreed, in which words; a withdrawal is a new row.
+class ConsentRecord(SQLModel, table=True):
+    __tablename__ = "consent_record"
+    __table_args__ = (
+        _one_of("channel", CHANNELS),
+        _one_of("language", LANGUAGES),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int | None = Field(
+        default=None, foreign_key="contact.id", ondelete="SET NULL", index=True
+    )
+    request_id: int | None = Field(
+        default=None, foreign_key="rhi_request.id", ondelete="SET NULL", index=True
+    )
+    purpose: str
+    granted: bool
+    wording_version: str
+    language: str
+    channel: str
+    recorded_at: datetime = _at()
+
+
+# A young person's request for a return home interview, as practitioners see it.
+class RhiRequest(SQLModel, table=True):
+    __tablename__ = "rhi_request"
+    __table_args__ = (
+        _one_of("language", LANGUAGES),
+        _one_of("channel", CHANNELS),
+        _one_of("returned_band", RETURNED_BANDS),
+        _one_of("in_care", IN_CARE),
+        _one_of("contact_method", CONTACT_METHODS),
+        _one_of("contact_time", CONTACT_TIMES),
+        _one_of("status", REQUEST_STATUSES),
+        # The practitioner queue: open requests per area, urgent first, then by deadline.
+        Index("ix_rhi_request_queue", "status", "area", "urgent", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(unique=True, index=True)
+    contact_id: int | None = Field(
+        default=None, foreign_key="contact.id", ondelete="SET NULL", index=True
+    )
+    language: str
+    channel: str
+    area: str | None = None
+    returned_band: str
+    returned_at: datetime | None = _at(nullable=True)
+    due_at: datetime = Field(sa_type=UtcDateTime)
+    in_care: str
+    contact_method: str
+    contact_time: str
+    contact_phone_enc: bytes | None = None
+    welsh_worker: bool
+    note_enc: bytes | None = None
+    status: str = "queued"  # indexed first in ix_rhi_request_queue
+    urgent: bool = False
+    # No foreign key yet: the practitioner table arrives with the dashboard.
+    claimed_by: int | None = None
+    claimed_at: datetime | None = _at(nullable=True)
+    outcome: str | None = None
+    created_at: datetime = _at(index=True)  # monthly reports group by creation time
+    withdrawn_at: datetime | None = _at(nullable=True)
+    closed_at: datetime | None = _at(nullable=True)
+
+
+# One step in a request's timeline; detail is JSON and never holds personal data.
+class RequestEvent(SQLModel, table=True):
+    __tablename__ = "request_event"
+    __table_args__ = (Index("ix_request_event_timeline", "request_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="rhi_request.id", ondelete="CASCADE")
+    kind: str
+    actor: str
+    at: datetime = _at()
+    detail: str = Field(default="{}", sa_type=Text)

@@ -1,0 +1,1 @@
+"""Adref's tests."""

@@ -1,0 +1,86 @@
+"""The web chat at /chat: plain HTML forms, buttons for choices, no JavaScript needed.
+
+The conversation lives in the database like any other; the browser holds only a random
+chat id in a session cookie, which ends when the browser closes. The page shows the last
+exchange and the current question, never a transcript, so a shared computer keeps no
+history of what a young person said.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from werkzeug.wrappers import Response
+
+from bot.content import LANGS
+from bot.engine import Reply
+from bot.inbox import Received
+from webhooks import runtime_of
+
+blueprint = Blueprint("chat", __name__)
+# What a person may type in one message; longer posts are cut, not refused.
+MAX_MESSAGE_CHARS = 4000
+
+
+def _chat_id() -> str:
+    if "chat_id" not in session:
+        session["chat_id"] = secrets.token_urlsafe(24)
+    chat_id: str = session["chat_id"]
+    return chat_id
+
+
+def _page(said: str | None, replies: tuple[Reply, ...], lang: str | None, status: int = 200
+          ) -> tuple[str, int]:
+    runtime = runtime_of(current_app)
+    langs = (lang,) if lang in LANGS else LANGS
+    chrome = {key: [(code, runtime.content.text(code, key)) for code in langs]
+              for key in ("web.title", "web.label", "web.send", "web.you", "web.leave",
+                          "web.emergency")}
+    options = replies[-1].options if replies else ()
+    html = render_template(
+        "chat.html", said=said, replies=replies, options=options, chrome=chrome,
+        lang=lang or "cy", message_id=uuid.uuid4().hex,
+    )
+    return html, status
+
+
+@blueprint.get("/")
+def index() -> Response:
+    """The chat is the front page for now."""
+    return redirect(url_for("chat.chat"))
+
+
+@blueprint.get("/chat")
+def chat() -> tuple[str, int]:
+    """Show the current question, or the bilingual greeting for a new visitor."""
+    outcome = runtime_of(current_app).inbox.current(Received(
+        channel="web", address=_chat_id(), provider_id="", text=""))
+    return _page(None, outcome.replies, outcome.language)
+
+
+@blueprint.post("/chat")
+def send() -> tuple[str, int]:
+    """Pass a typed message or a pressed button to the bot and show its replies."""
+    text = (request.form.get("text") or "")[:MAX_MESSAGE_CHARS]
+    # A button sends "key|label": the key for the engine, the label to show what was chosen.
+    option, _, label = (request.form.get("option") or "").partition("|")
+    message_id = (request.form.get("message_id") or uuid.uuid4().hex)[:64]
+    runtime = runtime_of(current_app)
+    outcome = runtime.inbox.receive(Received(
+        channel="web", address=_chat_id(), provider_id=message_id,
+        text=label if option else text, payload=option or None))
+    if outcome.duplicate:
+        # The same form sent twice (a double click or a refresh): show where things are.
+        outcome = runtime.inbox.current(Received(channel="web", address=_chat_id(),
+                                                 provider_id="", text=""))
+        return _page(None, outcome.replies, outcome.language)
+    return _page(label if option else text, outcome.replies, outcome.language)
+
+
+@blueprint.post("/chat/leave")
+def leave() -> Response:
+    """Forget this browser's chat id, so the next visit starts a new chat."""
+    session.clear()
+    return redirect(url_for("chat.chat"))
