@@ -172,7 +172,7 @@ def _check_directory(report: Report, content_dir: Path) -> None:
 def update(content_dir: Path) -> str:
     """Write messages.pot from English; add, mark fuzzy or drop Welsh entries to match."""
     english = _read(content_dir, "en")
-    template = Catalog(project="Adref", fuzzy=False)
+    template = Catalog(project="Adref", version="1", fuzzy=False)
     for message in english:
         if message.id:
             template.add(message.id, "", auto_comments=[str(message.string)],

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from datetime import datetime
@@ -15,9 +17,9 @@ from sqlmodel import Session
 
 from bot import catalogs, rhi
 from bot.config import ConfigError, Settings
-from bot.content import LANGS
+from bot.content import LANGS, ContentError
 from bot.db import upgrade
-from bot.runtime import Runtime
+from bot.runtime import Runtime, connect, migrates_itself
 
 
 def _settings() -> Settings:
@@ -27,11 +29,17 @@ def _settings() -> Settings:
         raise click.ClickException(str(error)) from error
 
 
-def _runtime(migrate: bool) -> Runtime:
+def _runtime() -> Runtime:
     settings = _settings()
-    # The embedded SQLite default migrates itself so that trying Adref is one command;
-    # any other database is upgraded on purpose, with `adref db upgrade`.
-    return Runtime.start(settings, migrate=migrate or settings.database_url.startswith("sqlite"))
+    try:
+        return Runtime.start(settings, migrate=migrates_itself(settings))
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from error
+
+
+def _stop(signum: int, frame: object) -> None:
+    # waitress closes its sockets and finishes its threads on SystemExit, as on Ctrl-C.
+    sys.exit(0)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -50,14 +58,26 @@ def main() -> None:
 @click.option("--threads", default=8, show_default=True, help="Worker threads.")
 def serve(host: str, port: int, threads: int) -> None:
     """Run the web chat (/chat) and, later, the dashboard and webhooks."""
-    import waitress
+    from waitress.server import create_server
 
     from webhooks import create_app
 
-    runtime = _runtime(migrate=False)
+    runtime = _runtime()
     app = create_app(runtime)
+    try:
+        server = create_server(app, host=host, port=port, threads=threads, ident="adref")
+    except OSError as error:
+        runtime.engine.dispose()
+        raise click.ClickException(f"cannot listen on {host}:{port}: {error.strerror}"
+                                   ) from error
+    logging.basicConfig()  # so that waitress's warnings are seen
+    # systemd, Docker and `kill` stop a service with SIGTERM; treat it as Ctrl-C.
+    signal.signal(signal.SIGTERM, _stop)
     click.echo(f"Adref is running. Web chat: http://{host}:{port}/chat  (Ctrl-C stops it)")
-    waitress.serve(app, host=host, port=port, threads=threads, ident="adref")
+    try:
+        server.run()
+    finally:
+        runtime.engine.dispose()
 
 
 @main.command()
@@ -68,8 +88,7 @@ def chat(lang: str | None, who: str) -> None:
     """Talk to the bot in the terminal, or script a conversation on standard input."""
     from bot.channels import console
 
-    runtime = _runtime(migrate=False)
-    opening = {"cy": "Cymraeg", "en": "English", None: None}[lang]
+    runtime = _runtime()
     interactive = sys.stdin.isatty()
     if interactive:
         click.echo(runtime.content.both("cli.chat_hint") + "\n")
@@ -84,7 +103,7 @@ def chat(lang: str | None, who: str) -> None:
                 return
             yield line
 
-    console.run(runtime.inbox, f"console:{who}", lines(), click.echo, opening=opening)
+    console.run(runtime.inbox, f"console:{who}", lines(), click.echo, lang=lang)
 
 
 @main.group()
@@ -98,7 +117,7 @@ def requests() -> None:
 @click.option("--all", "everything", is_flag=True, help="Include withdrawn and closed ones.")
 def list_requests(fmt: str, everything: bool) -> None:
     """The queue: urgent first, then the nearest deadline. No personal data is shown."""
-    runtime = _runtime(migrate=False)
+    runtime = _runtime()
     statuses = ("queued", "claimed", "closed", "withdrawn") if everything else rhi.ACTIVE
     with Session(runtime.engine) as session:
         rows = rhi.queue(session, statuses)
@@ -129,8 +148,14 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply every migration not yet applied."""
-    settings = _settings()
-    upgrade(settings.database_url)
+    try:
+        engine = connect(_settings().database_url)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from error
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
     click.echo("Database is at the latest migration.")
 
 
@@ -142,7 +167,10 @@ def content() -> None:
 @content.command("check")
 def content_check() -> None:
     """Fail on a missing translation, a placeholder mismatch or an unsourced contact."""
-    report = catalogs.check(_settings().content_dir)
+    try:
+        report = catalogs.check(_settings().content_dir)
+    except OSError as error:
+        raise click.ClickException(f"cannot read the content: {error}") from error
     click.echo(report.summary())
     if not report.ok:
         raise SystemExit(1)
@@ -151,7 +179,10 @@ def content_check() -> None:
 @content.command("update")
 def content_update() -> None:
     """Rebuild messages.pot from English and bring the Welsh catalog in line with it."""
-    changes = catalogs.update(_settings().content_dir)
+    try:
+        changes = catalogs.update(_settings().content_dir)
+    except (ContentError, OSError) as error:
+        raise click.ClickException(str(error)) from error
     click.echo(changes)
 
 

@@ -186,18 +186,22 @@ def service_card(content: Content, lang: str, service: Service) -> str:
     lines = [f"{service.name[lang]}: {service.what[lang]}"]
     if service.hours:
         lines.append(service.hours[lang])
+    # Services for adults are listed for parents and carers: Welsh speaks to them as "chi".
+    adult = service.audience == "adults"
     for point in service.contacts:
         if point.shown:
-            lines.append(contact_line(content, lang, point))
+            lines.append(contact_line(content, lang, point, adult=adult))
     if lang == "cy" and service.welsh_note:
         lines.append(service.welsh_note)
     return "\n".join(lines)
 
 
-def contact_line(content: Content, lang: str, point: ContactPoint) -> str:
-    """One contact point as a line, e.g. "Call 0800 1111 (free)"."""
+def contact_line(content: Content, lang: str, point: ContactPoint, *, adult: bool = False) -> str:
+    """One contact point as a line, e.g. "Call 0800 1111 (free)"; `adult` for "Ffoniwch"."""
     value = point.value.removeprefix("https://").removeprefix("http://")
     key = f"contact.{point.kind}" + ("_keyword" if point.keyword else "")
+    if adult and f"{key}.adult" in content.messages["en"]:
+        key += ".adult"
     line = content.text(lang, key, value=value, keyword=point.keyword or "")
     if point.free:
         line += " " + content.text(lang, "contact.free")
@@ -247,6 +251,12 @@ def _load_areas(path: Path) -> tuple[Area, ...]:
 
 def _load_intents(path: Path) -> Mapping[str, Mapping[str, tuple[str, ...]]]:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for intent, by_lang in data["intents"].items():
+        for words in by_lang.values():
+            # YAML reads a bare yes, no, on or off as true or false, which would then be
+            # understood as the word "false".
+            if any(not isinstance(w, str) for w in words):
+                raise ContentError(f"intents.yaml: quote every word of {intent!r}: {words}")
     return MappingProxyType(
         {
             intent: MappingProxyType(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy import Engine, update
@@ -85,6 +85,8 @@ class Inbox:
 
     def receive(self, message: Received) -> Outcome:
         """Handle one inbound message and return the replies to send."""
+        # Lone surrogates can arrive inside JSON ("\ud800"); they can't be stored or shown.
+        message = replace(message, text=message.text.encode("utf-8", "replace").decode())
         for _ in range(_STALE_RETRIES):
             try:
                 with session_scope(self.engine) as session:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import yaml
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from bot.config import Settings
-from bot.content import Content, load
+from bot.config import ConfigError, Settings
+from bot.content import Content, ContentError, load
 from bot.crypto import Vault
 from bot.db import make_engine, upgrade
 from bot.inbox import Inbox
@@ -25,11 +27,47 @@ class Runtime:
 
     @classmethod
     def start(cls, settings: Settings, *, migrate: bool = False) -> Runtime:
-        """Load content, connect to the database (migrating it first if asked)."""
-        content = load(settings.content_dir)
-        engine = make_engine(settings.database_url)
+        """Load content, connect to the database (migrating it first if asked).
+
+        Raises ConfigError when the content or the database cannot be reached, so that a
+        wrong path or address stops the service at once with a plain message, instead of
+        failing later on a young person's first message.
+        """
+        try:
+            content = load(settings.content_dir)
+        except (ContentError, OSError, KeyError, ValueError, yaml.YAMLError) as error:
+            raise ConfigError(f"cannot load content from {settings.content_dir}: {error}"
+                              ) from error
+        engine = connect(settings.database_url)
         if migrate:
             upgrade(engine)
         vault = Vault(settings.data_key)
         inbox = Inbox(engine, vault, content, settings.rhi_target_hours)
         return cls(settings, engine, vault, content, inbox)
+
+
+def migrates_itself(settings: Settings) -> bool:
+    """True for the embedded SQLite default, which is migrated whenever Adref starts.
+
+    Trying Adref is then one command; any other database is upgraded on purpose, with
+    `adref db upgrade`.
+    """
+    return settings.database_url.startswith("sqlite")
+
+
+def connect(database_url: str) -> Engine:
+    """An engine for database_url that has been seen to connect; ConfigError if not."""
+    try:
+        engine = make_engine(database_url)
+    except (SQLAlchemyError, ImportError) as error:
+        # The URL is never repeated: it may hold the database password.
+        raise ConfigError(f"DATABASE_URL is not usable: {error}") from error
+    try:
+        with engine.connect():
+            pass
+    except SQLAlchemyError as error:
+        engine.dispose()
+        reason = error.orig if isinstance(error, DBAPIError) else error
+        raise ConfigError(f"cannot connect to the database in DATABASE_URL: {reason}"
+                          ) from error
+    return engine

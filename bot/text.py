@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterator
+from functools import lru_cache
 
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"})
 _NON_WORD = re.compile(r"[^\w']+")
@@ -101,24 +102,36 @@ def _within_one_edit(a: str, b: str) -> bool:
     return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
 
 
+# Every message is checked against every danger phrase: remembering the answer for a word
+# pair keeps a long message cheap, since people repeat their words.
+@lru_cache(maxsize=65536)
 def close_to_any_radical(typed: str, known: str) -> bool:
     """True when the typed word, or a form of it before mutation, is close to the known word."""
+    # A mutation changes a word's length by at most two letters, a slip by one more.
+    if abs(len(typed) - len(known)) > 3:
+        return False
     return any(close(form, known) for form in radicals(typed))
 
 
-def contains_phrase(message_words: list[str], target: list[str], *, exact: bool = False) -> bool:
+def contains_phrase(message_words: list[str], target: list[str], *, exact: bool = False,
+                    slips: bool = True) -> bool:
     """True when the target's words appear in order, side by side, in the message.
 
     With `exact`, words must match exactly (after folding), with no slips or mutations.
+    With `slips=False`, mutations are undone but no slip is forgiven.
     """
     n = len(target)
     if n == 0 or n > len(message_words):
         return False
     for start in range(len(message_words) - n + 1):
         window = message_words[start : start + n]
-        if exact and window == target:
-            return True
         pairs = zip(window, target, strict=True)
-        if not exact and all(close_to_any_radical(w, t) for w, t in pairs):
+        if exact:
+            found = window == target
+        elif slips:
+            found = all(close_to_any_radical(w, t) for w, t in pairs)
+        else:
+            found = all(t in radicals(w) for w, t in pairs)
+        if found:
             return True
     return False

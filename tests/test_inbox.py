@@ -28,7 +28,7 @@ WELSH_REQUEST: Dialog = [
     ("ie", "Oes unrhyw beth hoffet ti i'r gweithiwr ei wybod?"),
     ("Dwi eisiau siarad am yr ysgol", ("Ardal: Caerffili", "Byw: Mewn gofal",
                                        "Nodyn: Dwi eisiau siarad am yr ysgol", "Anfon")),
-    ("anfon", ("Wedi anfon. Dy gyfeirnod yw", "erbyn diwedd Dydd Sul 22 Tachwedd")),
+    ("anfon", ("Wedi anfon. Dy gyfeirnod yw", "erbyn diwedd dydd Sul 22 Tachwedd")),
 ]
 
 

@@ -9,7 +9,7 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
 from bot.config import Settings
-from bot.runtime import Runtime
+from bot.runtime import Runtime, migrates_itself
 
 # Big enough for any real chat message, small enough that a flood costs little.
 MAX_BODY_BYTES = 64 * 1024
@@ -18,7 +18,9 @@ MAX_BODY_BYTES = 64 * 1024
 def create_app(runtime: Runtime | None = None) -> Flask:
     """Build the app around a running Runtime (made from the environment if not given)."""
     if runtime is None:
-        runtime = Runtime.start(Settings.from_env(os.environ, Path.cwd()))
+        # The same start as `adref serve`, for WSGI servers that call create_app() directly.
+        environment = Settings.from_env(os.environ, Path.cwd())
+        runtime = Runtime.start(environment, migrate=migrates_itself(environment))
     settings = runtime.settings
     app = Flask(__name__)
     app.config.update(

@@ -12,6 +12,8 @@ import secrets
 import uuid
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 from bot.content import LANGS
@@ -31,18 +33,37 @@ def _chat_id() -> str:
     return chat_id
 
 
+def _chrome(lang: str | None) -> dict[str, list[tuple[str, str]]]:
+    """The page's own words: in the person's language, or Welsh then English."""
+    content = runtime_of(current_app).content
+    langs = (lang,) if lang in LANGS else LANGS
+    return {key: [(code, content.text(code, key)) for code in langs]
+            for key in ("web.title", "web.label", "web.send", "web.you", "web.leave",
+                        "web.emergency", "web.expired", "web.too_long", "web.back")}
+
+
 def _page(said: str | None, replies: tuple[Reply, ...], lang: str | None, status: int = 200
           ) -> tuple[str, int]:
-    runtime = runtime_of(current_app)
-    langs = (lang,) if lang in LANGS else LANGS
-    chrome = {key: [(code, runtime.content.text(code, key)) for code in langs]
-              for key in ("web.title", "web.label", "web.send", "web.you", "web.leave",
-                          "web.emergency")}
     options = replies[-1].options if replies else ()
     html = render_template(
-        "chat.html", said=said, replies=replies, options=options, chrome=chrome,
+        "chat.html", said=said, replies=replies, options=options, chrome=_chrome(lang),
         lang=lang or "cy", message_id=uuid.uuid4().hex,
     )
+    return html, status
+
+
+def _problem(key: str, status: int) -> tuple[str, int]:
+    """A page that says what went wrong and links back to the chat, changing nothing.
+
+    It reads the session but never writes it: a forged cross-site post arrives without
+    the cookie (SameSite=Lax), and answering it with a new session would replace the
+    person's real one and lose their conversation.
+    """
+    lang = None
+    if "chat_id" in session:
+        lang = runtime_of(current_app).inbox.current(Received(
+            channel="web", address=session["chat_id"], provider_id="", text="")).language
+    html = render_template("error.html", problem=key, chrome=_chrome(lang), lang=lang or "cy")
     return html, status
 
 
@@ -77,6 +98,18 @@ def send() -> tuple[str, int]:
                                                  provider_id="", text=""))
         return _page(None, outcome.replies, outcome.language)
     return _page(label if option else text, outcome.replies, outcome.language)
+
+
+@blueprint.errorhandler(CSRFError)
+def expired(error: CSRFError) -> tuple[str, int]:
+    """A form without a valid token: most often a tab left open after the browser closed."""
+    return _problem("web.expired", 400)
+
+
+@blueprint.errorhandler(RequestEntityTooLarge)
+def too_long(error: RequestEntityTooLarge) -> tuple[str, int]:
+    """A body over the app's limit, which no form on the page can send."""
+    return _problem("web.too_long", 413)
 
 
 @blueprint.post("/chat/leave")

@@ -8,6 +8,9 @@ from collections.abc import Callable, Iterable
 from bot.engine import Reply
 from bot.inbox import Inbox, Received
 
+# What a person would type to choose each language: the engine understands it anywhere.
+LANGUAGE_WORDS = {"cy": "Cymraeg", "en": "English"}
+
 
 def render(reply: Reply) -> str:
     """A reply as terminal text, with its choices numbered."""
@@ -17,20 +20,49 @@ def render(reply: Reply) -> str:
 
 
 def run(inbox: Inbox, address: str, lines: Iterable[str], write: Callable[[str], None],
-        opening: str | None = None) -> int:
-    """Send each line to the bot as one person and write its replies; return lines sent."""
+        lang: str | None = None) -> int:
+    """Send each line to the bot as one person and write its replies; return lines sent.
+
+    1. Choose `lang` for the person if it is not already their language; otherwise show
+       where the conversation is (the greeting, or the question a past session left open),
+       as the web chat does on a page load.
+    2. Send each line and write the replies.
+    """
+    current = inbox.current(_received(address, ""))
+    if lang is not None and current.language != lang:
+        _send(inbox, address, LANGUAGE_WORDS[lang], write)
+    else:
+        _write(current.replies, write)
     sent = 0
-    if opening is not None:
-        _send(inbox, address, opening, write)
     for line in lines:
         _send(inbox, address, line.rstrip("\r\n"), write)
         sent += 1
     return sent
 
 
+def _received(address: str, text: str) -> Received:
+    return Received(channel="console", address=address, provider_id=uuid.uuid4().hex,
+                    text=_valid(text))
+
+
+def _valid(text: str) -> str:
+    """Text that can be stored: undecodable bytes become U+FFFD, as in the web chat.
+
+    Bytes that are not UTF-8 (a bad paste, a file in another encoding) reach Python as
+    lone surrogates, which cannot be encoded, so storing them would fail.
+    """
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raw = text.encode("utf-8", "surrogatepass")
+    return raw.decode("utf-8", "replace")
+
+
 def _send(inbox: Inbox, address: str, text: str, write: Callable[[str], None]) -> None:
-    outcome = inbox.receive(Received(channel="console", address=address,
-                                     provider_id=uuid.uuid4().hex, text=text))
-    for reply in outcome.replies:
+    _write(inbox.receive(_received(address, text)).replies, write)
+
+
+def _write(replies: tuple[Reply, ...], write: Callable[[str], None]) -> None:
+    for reply in replies:
         write(render(reply))
         write("")

@@ -9,7 +9,8 @@ from bot.engine.nodes import Move, Node, ask, home, options, say
 from bot.engine.types import Context, Inbound, Reply, State
 from bot.engine.understand import choose
 
-MENU = ("sheet", "missing_again", "support")
+# "read_sheet", not the young person's "sheet": a carer's sheet is not about the interview.
+MENU = ("read_sheet", "missing_again", "support")
 
 
 def sheet_for(state: State) -> str:
@@ -25,7 +26,7 @@ def menu_prompt(state: State, ctx: Context) -> tuple[Reply, ...]:
 def menu_handle(state: State, inbound: Inbound, ctx: Context) -> Move | None:
     """The sheet, what to do if the child goes missing again, or where to find support."""
     choice = choose(ctx.content, inbound, options(ctx, state, *MENU))
-    if choice == "sheet":
+    if choice == "read_sheet":
         return Move(replace(state, sheet=sheet_for(state), page=0), "sheet")
     if choice == "missing_again":
         key = "carer.missing_again_foster" if state.role == "foster" else "carer.missing_again"

@@ -20,6 +20,7 @@ from bot import safety
 from bot.engine import carer, rhi, young
 from bot.engine.nodes import Move, Node, ask, home, options, say
 from bot.engine.types import (
+    ROLES,
     Context,
     CreateRequest,
     Effect,
@@ -42,7 +43,7 @@ MAX_READ = 4000
 COMMANDS = ("stop", "start", "delete", "help", "menu", "lang_cy", "lang_en", "back", "status",
             "withdraw")
 LANGUAGE_KEYS = ("lang_cy", "lang_en")
-ROLE_KEYS = ("young_person", "parent", "foster")
+ROLE_KEYS = ROLES
 
 
 def step(state: State, inbound: Inbound, ctx: Context) -> Step:
@@ -62,6 +63,9 @@ def step(state: State, inbound: Inbound, ctx: Context) -> Step:
                         say=(Reply(say(ctx, state, "start.back")),), effects=(OptIn(),))
         elif command == "delete":
             move = Move(state, "delete_confirm")
+        elif state.node == "delete_confirm" and (answered := delete_handle(state, inbound, ctx)):
+            # DELETE must work after STOP, so its yes or no must be heard too.
+            move = answered
         else:
             return Step(state, tuple(first), tuple(effects))
     else:
@@ -70,7 +74,8 @@ def step(state: State, inbound: Inbound, ctx: Context) -> Step:
     ctx = _after(ctx, move.effects)
     if move.node == "stopped":
         replies: tuple[Reply, ...] = (Reply(say(ctx, state, "stop.done")),)
-        new_state = replace(move.state, opted_out=True)
+        # Off any question, so a "yes" sent after STOP answers nothing (not even DELETE's).
+        new_state = replace(move.state, opted_out=True, node=home(move.state))
     else:
         replies = render(move, ctx)
         new_state = replace(move.state, node=move.node)
@@ -143,7 +148,7 @@ def _answer(state: State, inbound: Inbound, ctx: Context, quiet: bool) -> Move:
     """
     node = NODES.get(state.node, NODES["new"])
     move = node.handle(state, inbound, ctx)
-    if move is not None:
+    if move is not None and not (quiet and move.retry):
         return move
     if quiet:
         return Move(state, state.node if state.node in NODES else "language")
@@ -217,5 +222,5 @@ NODES: dict[str, Node] = {
 def prompt(state: State, ctx: Context) -> tuple[Reply, ...]:
     """The current question again, without reading a message: for a page reload."""
     if state.opted_out:
-        return ()
+        return (Reply(say(ctx, state, "stop.done")),)
     return NODES.get(state.node, NODES["new"]).prompt(state, ctx)

@@ -16,6 +16,8 @@ class Move:
     Every move ends with the destination's prompt, so a person always has a way on.
     With `brief`, the destination's choices are attached to the last thing said
     instead of repeating its question: one message instead of two, which matters by SMS.
+    With `retry`, the handler could not read the answer and asks again in its own words
+    ("I don't know that place"): words that are left out after a danger reply.
     """
 
     state: State
@@ -23,6 +25,7 @@ class Move:
     say: tuple[Reply, ...] = ()
     effects: tuple[Effect, ...] = ()
     brief: bool = False
+    retry: bool = False
 
 
 Prompt = Callable[[State, Context], tuple[Reply, ...]]

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+from bot import text as textmod
 from bot.engine.nodes import Move, Node, ask, home, options, say
 from bot.engine.types import (
     Context,
@@ -20,7 +21,7 @@ from bot.engine.types import (
     Reply,
     State,
 )
-from bot.engine.understand import areas, choose, phone_number
+from bot.engine.understand import areas, choose, matches, phone_number, vocabulary
 from bot.i18n import WALES, format_date, format_datetime
 
 ACTIVE = ("queued", "claimed")
@@ -111,7 +112,7 @@ def area_handle(state: State, inbound: Inbound, ctx: Context) -> Move | None:
         else:
             unknown = Reply(say(ctx, state, "rhi.area_unknown"))
             return Move(state.with_answer("area_choices", ""), "rhi_area", say=(unknown,),
-                        brief=True)
+                        brief=True, retry=True)
     area = choice.removeprefix("area:") if choice.startswith("area:") else ""
     state = state.with_answer("area", area).with_answer("area_choices", "")
     return Move(state, "rhi_living")
@@ -130,7 +131,7 @@ def phone_handle(state: State, inbound: Inbound, ctx: Context) -> Move | None:
     number = phone_number(inbound.text)
     if number is None:
         return Move(state, "rhi_phone", say=(Reply(say(ctx, state, "rhi.phone_invalid")),),
-                    brief=True)
+                    brief=True, retry=True)
     state = state.with_answer("phone", number)
     return Move(state, "rhi_time")
 
@@ -144,7 +145,9 @@ def note_handle(state: State, inbound: Inbound, ctx: Context) -> Move | None:
     """Anything typed is the note, word for word; SKIP leaves it empty."""
     if not inbound.text.strip() and inbound.payload is None:
         return None
-    skipped = choose(ctx.content, inbound, options(ctx, state, "skip")) is not None
+    # Only a whole message skips: "no one listens to me" is a note, not a "no".
+    skipped = (inbound.payload == "skip" or textmod.words(inbound.text) == ["1"]
+               or matches(inbound.text, vocabulary(ctx.content, "skip")))
     note = "" if skipped else inbound.text.strip()[:NOTE_LIMIT]
     return Move(state.with_answer("note", note), "rhi_confirm")
 
@@ -202,7 +205,11 @@ def build_request(state: State, ctx: Context) -> CreateRequest:
     band = state.answer("returned") or "longer"
     back = returned_at(band, ctx.now)
     # Back "longer" ago, or when the target has passed: the worker should act now.
-    due = max(back + timedelta(hours=ctx.target_hours), ctx.now) if back else ctx.now
+    # The hours are counted in UTC: on the night the clocks change, adding hours to a
+    # Europe/London time would add wall-clock hours and give 71 or 73 real ones.
+    due = ctx.now
+    if back is not None:
+        due = max(back.astimezone(UTC) + timedelta(hours=ctx.target_hours), ctx.now)
     return CreateRequest(
         reference=ctx.new_reference,
         language=state.lang or "cy",

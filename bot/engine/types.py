@@ -7,7 +7,9 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from bot.content import Content
+from bot.content import LANGS, SHEETS, Content
+
+ROLES = ("young_person", "parent", "foster")
 
 
 @dataclass(frozen=True)
@@ -99,9 +101,24 @@ class State:
             data: dict[str, Any] = json.loads(raw)
             data["answers"] = tuple(tuple(pair) for pair in data.get("answers", ()))
             known = {f for f in cls.__dataclass_fields__}
-            return cls(**{k: v for k, v in data.items() if k in known})
-        except (ValueError, TypeError):
+            state = cls(**{k: v for k, v in data.items() if k in known})
+        except (ValueError, TypeError, AttributeError, RecursionError):
             return cls()
+        # A state the engine could never have written would fail later, mid-conversation.
+        return state if state._well_formed() else cls()
+
+    def _well_formed(self) -> bool:
+        return (
+            isinstance(self.node, str)
+            and self.lang in (None, *LANGS)
+            and self.role in (None, *ROLES)
+            and self.sheet in (None, *SHEETS)
+            and type(self.page) is int and self.page >= 0
+            and all(len(pair) == 2 and all(isinstance(x, str) for x in pair)
+                    for pair in self.answers)
+            and type(self.opted_out) is bool
+            and type(self.urgent) is bool
+        )
 
 
 # Effects: what the service layer must do after a step. The engine only describes them.

@@ -17,6 +17,8 @@ from bot.engine.types import Inbound, Option
 
 # A longer message is not a one-word answer: only its start is read for a choice.
 _SHORT_ANSWER_WORDS = 6
+# A place is named near the start of an answer; reading no further keeps a long one cheap.
+_PLACE_WORDS = 20
 # Words a young person may put around a place name ("I live in Barry", "dwi'n byw yn y Barri").
 _PLACE_FILLER = frozenset(
     [
@@ -68,8 +70,9 @@ def choose(content: Content, inbound: Inbound, options: Sequence[Option]) -> str
     said = textmod.words(inbound.text)
     if not said:
         return None
-    if len(said) == 1 and said[0].isdigit():
-        n = int(said[0])
+    # isdecimal, not isdigit: "፩" and "𐩀" are digits that int() cannot read.
+    if len(said) == 1 and said[0].isdecimal():
+        n = int(said[0]) if len(said[0]) <= 3 else 0
         return keys[n - 1] if 1 <= n <= len(keys) else None
     exact = [k for k in keys if matches(inbound.text, vocabulary(content, k))]
     if len(exact) == 1:
@@ -102,16 +105,28 @@ def choose(content: Content, inbound: Inbound, options: Sequence[Option]) -> str
 
 
 def areas(content: Content, typed: str) -> list[Area]:
-    """The areas a place name could mean, best matches only (empty if none)."""
-    said = [w for w in textmod.words(typed) if w not in _PLACE_FILLER] or textmod.words(typed)
+    """The areas a place name could mean, best matches only (empty if none).
+
+    1. Read the first few words: a place is named near the start of an answer.
+    2. Score each area by its longest name found, with and without the filler words
+       around it: "Pen-y-bont ar Ogwr" and "Y Fenni" have filler words inside them.
+    3. A name spelt right (perhaps mutated: "Nghaerdydd") beats a name found with a slip,
+       so "Aberfan" is Merthyr Tydfil and not a slip for Aberafan.
+    """
+    typed_words = textmod.words(typed)[:_PLACE_WORDS]
+    plain = [w for w in typed_words if w not in _PLACE_FILLER]
+    readings = [typed_words, plain] if plain else [typed_words]
     best: list[Area] = []
     best_score = 0
     for area in content.areas:
-        score = max(
-            (len(name.split()) for name in area.names
-             if textmod.contains_phrase(said, name.split())),
-            default=0,
-        )
+        score = 0
+        for name in area.names:
+            want = name.split()
+            for said in readings:
+                if textmod.contains_phrase(said, want, slips=False):
+                    score = max(score, 2 * len(want) + 1)
+                elif textmod.contains_phrase(said, want):
+                    score = max(score, 2 * len(want))
         if score > best_score:
             best, best_score = [area], score
         elif score and score == best_score:
