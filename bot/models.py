@@ -27,6 +27,7 @@ RETURNED_BANDS = ("today", "yesterday", "days_2_3", "longer")
 IN_CARE = ("home", "care", "unsaid")
 CONTACT_METHODS = ("chat", "phone", "text", "in_person")
 CONTACT_TIMES = ("morning", "afternoon", "evening", "any")
+OUTBOX_STATUSES = ("pending", "sending", "sent", "delivered", "failed", "dead")
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -192,3 +193,37 @@ class RequestEvent(SQLModel, table=True):
     actor: str
     at: datetime = _at()
     detail: str = Field(default="{}", sa_type=Text)
+
+
+# A message waiting to go out, or gone: written in the same transaction as its cause,
+# sent by a dispatcher that leases it, retried with backoff, dead on a permanent error.
+class OutboxMessage(SQLModel, table=True):
+    __tablename__ = "outbox"
+    __table_args__ = (
+        _one_of("channel", CHANNELS),
+        _one_of("status", OUTBOX_STATUSES),
+        # The dispatcher's scan: what is due, oldest first.
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        # Per-contact ordering: is there an earlier message still unsent?
+        Index("ix_outbox_contact_order", "contact_id", "status", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(unique=True)
+    contact_id: int | None = Field(
+        default=None, foreign_key="contact.id", ondelete="SET NULL"
+    )
+    channel: str
+    recipient_enc: bytes
+    language: str | None = None
+    body_enc: bytes
+    options: str = Field(default="[]", sa_type=Text)  # [[key, label], ...]: content, not personal
+    status: str = "pending"
+    attempts: int = 0
+    next_attempt_at: datetime = _at()
+    lease_until: datetime | None = _at(nullable=True)
+    provider_message_id: str | None = Field(default=None, index=True)
+    delivery_status: str | None = None
+    last_error: str | None = None
+    created_at: datetime = _at()
+    sent_at: datetime | None = _at(nullable=True)

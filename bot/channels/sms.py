@@ -1,0 +1,85 @@
+"""SMS: replies rendered as text messages, counted in segments as the networks bill them.
+
+A message in the GSM-7 alphabet fits 160 characters in one SMS, 153 per segment when
+split. One character outside it (â ê î ô û ŵ ŷ, which Welsh needs) makes the whole
+message UCS-2: 70 in one, 67 per segment. Welsh letters are never stripped ("tân" is
+fire, "tan" is until), so Welsh is budgeted in UCS-2; English is kept in GSM-7 by
+replacing curly quotes and non-breaking spaces, which would otherwise double its cost.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+from bot.engine import Reply
+
+_GSM_BASIC = (
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+_GSM_EXTENDED = "^{}\\[~]|€\f"  # each costs two septets
+GSM_SINGLE, GSM_PART = 160, 153
+UCS2_SINGLE, UCS2_PART = 70, 67
+# The most segments one reply may cost. Long enough for the longest single message a
+# young person needs (the consent explanation, about 9 UCS-2 segments in Welsh), short
+# enough that a runaway reply can't cost pounds. Longer replies are cut at a line.
+MAX_SEGMENTS = 10
+_ENGLISH_SAFE = str.maketrans({
+    "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u00a0": " ",
+    "\u2013": "-", "\u2014": "-", "\u2026": "...", "\u202f": " ",
+})
+
+
+@dataclass(frozen=True)
+class Segments:
+    """How a text will travel: its encoding, its length in units, and its segment count."""
+
+    encoding: str
+    units: int
+    count: int
+
+
+def is_gsm(text: str) -> bool:
+    """True when every character is in the GSM-7 alphabet (basic or extension)."""
+    return all(ch in _GSM_BASIC or ch in _GSM_EXTENDED for ch in text)
+
+
+def segments(text: str) -> Segments:
+    """Count the segments of one message by GSM-7 or UCS-2 rules."""
+    if is_gsm(text):
+        units = sum(2 if ch in _GSM_EXTENDED else 1 for ch in text)
+        single, part, encoding = GSM_SINGLE, GSM_PART, "GSM-7"
+    else:
+        # UCS-2 counts UTF-16 code units: an emoji outside the BMP costs two.
+        units = len(text.encode("utf-16-le")) // 2
+        single, part, encoding = UCS2_SINGLE, UCS2_PART, "UCS-2"
+    count = 1 if units <= single else -(-units // part)
+    return Segments(encoding, units, count)
+
+
+def clean(text: str, lang: str | None) -> str:
+    """NFC-normalised; in English, curly quotes and odd spaces made plain for GSM-7."""
+    text = unicodedata.normalize("NFC", text)
+    if lang == "en":
+        text = text.translate(_ENGLISH_SAFE)
+    return text
+
+
+def render(reply: Reply, lang: str | None) -> str:
+    """A reply as SMS text with its choices as numbered lines."""
+    lines = [reply.text]
+    if reply.options:
+        lines.append("")
+        lines.extend(f"{n} {option.label}" for n, option in enumerate(reply.options, start=1))
+    return clean("\n".join(lines), lang)
+
+
+def fit(text: str, limit: int = MAX_SEGMENTS) -> str:
+    """The text cut at a line or sentence so it costs at most `limit` segments."""
+    if segments(text).count <= limit:
+        return text
+    while segments(text).count > limit:
+        cut = max(text.rfind("\n", 0, len(text) - 1), text.rfind(". ", 0, len(text) - 1))
+        text = text[:cut].rstrip() if cut > 0 else text[: len(text) * 9 // 10]
+    return text
