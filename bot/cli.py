@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 from sqlmodel import Session
 
-from bot import catalogs, rhi
+from bot import catalogs, cli_channels, rhi
 from bot.config import ConfigError, Settings
 from bot.content import LANGS, ContentError
 from bot.db import upgrade
@@ -57,9 +57,10 @@ def main() -> None:
 @click.option("--port", default=8000, show_default=True, help="Port to listen on.")
 @click.option("--threads", default=8, show_default=True, help="Worker threads.")
 def serve(host: str, port: int, threads: int) -> None:
-    """Run the web chat (/chat) and, later, the dashboard and webhooks."""
+    """Run the web chat (/chat), the Telegram and Twilio webhooks, and a dispatcher."""
     from waitress.server import create_server
 
+    from bot.worker import Background
     from webhooks import create_app
 
     runtime = _runtime()
@@ -73,11 +74,30 @@ def serve(host: str, port: int, threads: int) -> None:
     logging.basicConfig()  # so that waitress's warnings are seen
     # systemd, Docker and `kill` stop a service with SIGTERM; treat it as Ctrl-C.
     signal.signal(signal.SIGTERM, _stop)
+    dispatcher = Background(runtime)
+    dispatcher.start()
     click.echo(f"Adref is running. Web chat: http://{host}:{port}/chat  (Ctrl-C stops it)")
     try:
         server.run()
     finally:
+        dispatcher.stop()
         runtime.engine.dispose()
+
+
+@main.command()
+@click.option("--poll", default=1.0, show_default=True,
+              help="Seconds between looks at the outbox when there is nothing to send.")
+def worker(poll: float) -> None:
+    """Send queued Telegram and SMS messages until SIGTERM; run several beside the web app."""
+    from bot.worker import run_forever
+
+    runtime = _runtime()
+    click.echo("Adref worker is sending (SIGTERM or Ctrl-C stops it after the batch in hand).")
+    try:
+        run_forever(runtime, poll=poll)
+    finally:
+        runtime.engine.dispose()
+    click.echo("Adref worker stopped.")
 
 
 @main.command()
@@ -185,6 +205,9 @@ def content_update() -> None:
         raise click.ClickException(str(error)) from error
     click.echo(changes)
 
+
+main.add_command(cli_channels.telegram)
+main.add_command(cli_channels.sms)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -19,7 +19,7 @@ from sqlalchemy import Engine, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot import rhi
+from bot import outbox, rhi
 from bot.clock import utcnow
 from bot.content import Content
 from bot.crypto import Vault
@@ -59,6 +59,7 @@ class Received:
     text: str
     payload: str | None = None
     lang_hint: str | None = None
+    media: bool = False
 
 
 @dataclass(frozen=True)
@@ -79,9 +80,15 @@ class Inbox:
     """Receives messages: dedupe, engine, effects and state in one transaction."""
 
     def __init__(self, engine: Engine, vault: Vault, content: Content, target_hours: int,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow, *,
+                 push: frozenset[str] = frozenset(),
+                 on_commit: Callable[[], None] | None = None) -> None:
         self.engine, self.vault, self.content = engine, vault, content
         self.target_hours, self.clock = target_hours, clock
+        # Channels whose replies go through the outbox (Telegram, SMS); the others
+        # (web, terminal) answer in the same request and get the replies back.
+        self.push = push
+        self.on_commit = on_commit
 
     def receive(self, message: Received) -> Outcome:
         """Handle one inbound message and return the replies to send."""
@@ -90,7 +97,10 @@ class Inbox:
         for _ in range(_STALE_RETRIES):
             try:
                 with session_scope(self.engine) as session:
-                    return self._receive(session, message)
+                    outcome = self._receive(session, message)
+                if outcome.replies and message.channel in self.push and self.on_commit:
+                    self.on_commit()
+                return outcome
             except StaleConversation:
                 continue
             except IntegrityError:
@@ -141,17 +151,25 @@ class Inbox:
                       request=rhi.view(rhi.latest(session, contact.id)),
                       new_reference=rhi.new_reference())
         inbound = Inbound(text=message.text, channel=message.channel, payload=message.payload,
-                          lang_hint=message.lang_hint)
+                          lang_hint=message.lang_hint, media=message.media)
         result = step(state, inbound, ctx)
 
         for effect in result.effects:
             self._apply(session, contact, message.channel, effect, now)
+        if message.channel in self.push:
+            outbox.enqueue(session, self.vault, key=f"in:{message.channel}:{message.provider_id}",
+                           contact_id=contact.id, channel=message.channel,
+                           recipient=message.address, language=result.state.lang or state.lang,
+                           replies=result.replies, now=now)
         if any(isinstance(e, Erase) for e in result.effects):
             session.delete(contact)
             return Outcome(result.replies, language=state.lang, effects=result.effects)
 
         contact.language, contact.role, contact.last_seen_at = (
             result.state.lang, result.state.role, now)
+        if contact.opted_out_at and not result.state.opted_out and result.replies:
+            # Marked unreachable by a provider (a blocked bot), yet writing to us: back again.
+            contact.opted_out_at = None
         session.add(contact)
         self._save_state(session, contact.id, conversation, version, result.state, now)
         return Outcome(result.replies, language=result.state.lang, effects=result.effects)
@@ -196,6 +214,7 @@ class Inbox:
             rhi.flag_urgent(session, contact.id, effect.reason, now)
         elif isinstance(effect, OptOut):
             contact.opted_out_at = now
+            outbox.cancel_pending(session, contact.id, "opted out")
         elif isinstance(effect, OptIn):
             contact.opted_out_at = None
         elif isinstance(effect, Erase):

@@ -70,7 +70,8 @@ class Sender(Protocol):
 
 
 def enqueue(session: Session, vault: Vault, *, key: str, contact_id: int | None, channel: str,
-            recipient: str, language: str | None, replies: Sequence[Reply]) -> None:
+            recipient: str, language: str | None, replies: Sequence[Reply],
+            now: datetime) -> None:
     """Write replies to the outbox, each under `key:n` so a retry can't double them."""
     for n, reply in enumerate(replies):
         session.add(OutboxMessage(
@@ -78,6 +79,7 @@ def enqueue(session: Session, vault: Vault, *, key: str, contact_id: int | None,
             recipient_enc=vault.seal(recipient), language=language,
             body_enc=vault.seal(reply.text),
             options=json.dumps([[o.key, o.label] for o in reply.options], ensure_ascii=False),
+            created_at=now, next_attempt_at=now,
         ))
 
 
@@ -86,10 +88,11 @@ class Dispatcher:
 
     def __init__(self, engine: Engine, vault: Vault, senders: Mapping[str, Sender], *,
                  clock: Callable[[], datetime] = utcnow, batch: int = 50,
-                 lease: timedelta = timedelta(seconds=60)) -> None:
+                 lease: timedelta = timedelta(seconds=60),
+                 wake: threading.Event | None = None) -> None:
         self.engine, self.vault, self.senders = engine, vault, senders
         self.clock, self.batch, self.lease_for = clock, batch, lease
-        self.wake = threading.Event()
+        self.wake = wake or threading.Event()
 
     def lease(self) -> list[Outgoing]:
         """Claim up to a batch of due messages, each contact's oldest unsent one only."""
@@ -103,6 +106,13 @@ class Dispatcher:
                          col(OutboxMessage.next_attempt_at) <= now),
                     and_(col(OutboxMessage.status) == "sending",
                          col(OutboxMessage.lease_until) < now)),
+                # Nothing written after a contact opted out is ever sent (the STOP
+                # acknowledgement is written in the same instant, so it still goes).
+                ~exists().where(
+                    col(Contact.id) == col(OutboxMessage.contact_id),
+                    col(Contact.opted_out_at).is_not(None),
+                    col(OutboxMessage.created_at) > col(Contact.opted_out_at),
+                ),
                 ~exists().where(
                     col(earlier.contact_id) == col(OutboxMessage.contact_id),
                     col(earlier.id) < col(OutboxMessage.id),
@@ -173,7 +183,7 @@ class Dispatcher:
             if error.permanent or row.attempts >= MAX_ATTEMPTS:
                 row.status = "dead"
                 if error.permanent and row.contact_id is not None:
-                    _mark_unreachable(session, row.contact_id, now)
+                    mark_unreachable(session, row.contact_id, now)
                 log.warning("outbox message dead", extra={"outbox_id": row.id,
                                                           "permanent": error.permanent})
             else:
@@ -191,15 +201,20 @@ class Dispatcher:
                 self.wake.clear()
 
 
-def _mark_unreachable(session: Session, contact_id: int, now: datetime) -> None:
+def cancel_pending(session: Session, contact_id: int, reason: str) -> None:
+    """Give up every unsent message to a contact (they opted out, or can't be reached)."""
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.contact_id) == contact_id, col(OutboxMessage.status) == "pending")
+        .values(status="dead", last_error=reason)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def mark_unreachable(session: Session, contact_id: int, now: datetime) -> None:
     """The provider says this contact can't be reached: stop sending, drop what is queued."""
     contact = session.get(Contact, contact_id)
     if contact is not None and contact.opted_out_at is None:
         contact.opted_out_at = now
         session.add(contact)
-    session.execute(
-        update(OutboxMessage)
-        .where(col(OutboxMessage.contact_id) == contact_id, col(OutboxMessage.status) == "pending")
-        .values(status="dead", last_error="contact unreachable")
-        .execution_options(synchronize_session=False)
-    )
+    cancel_pending(session, contact_id, "contact unreachable")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 import yaml
 from sqlalchemy import Engine
@@ -14,6 +15,9 @@ from bot.crypto import Vault
 from bot.db import make_engine, upgrade
 from bot.inbox import Inbox
 
+# Channels whose replies are sent later, by the dispatcher, through the outbox.
+PUSH_CHANNELS = frozenset({"telegram", "sms"})
+
 
 @dataclass(frozen=True)
 class Runtime:
@@ -24,6 +28,8 @@ class Runtime:
     vault: Vault
     content: Content
     inbox: Inbox
+    # Set after a commit that wrote to the outbox, so an in-process dispatcher sends at once.
+    wake: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
     def start(cls, settings: Settings, *, migrate: bool = False) -> Runtime:
@@ -42,8 +48,10 @@ class Runtime:
         if migrate:
             upgrade(engine)
         vault = Vault(settings.data_key)
-        inbox = Inbox(engine, vault, content, settings.rhi_target_hours)
-        return cls(settings, engine, vault, content, inbox)
+        wake = threading.Event()
+        inbox = Inbox(engine, vault, content, settings.rhi_target_hours, push=PUSH_CHANNELS,
+                      on_commit=wake.set)
+        return cls(settings, engine, vault, content, inbox, wake)
 
 
 def migrates_itself(settings: Settings) -> bool:

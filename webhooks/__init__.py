@@ -1,4 +1,4 @@
-"""The Flask app: the web chat now; inbound webhooks, the dashboard and sheet pages later."""
+"""The Flask app: the web chat and the Telegram and Twilio webhooks."""
 
 from __future__ import annotations
 
@@ -34,11 +34,15 @@ def create_app(runtime: Runtime | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,
     )
     app.extensions["adref"] = runtime
-    CSRFProtect(app)
+    csrf = CSRFProtect(app)
 
-    from webhooks import chat
+    from webhooks import chat, telegram, twilio
 
     app.register_blueprint(chat.blueprint)
+    # Providers can't hold a CSRF token: these prove who they are by signature instead.
+    for provider in (telegram.blueprint, twilio.blueprint):
+        csrf.exempt(provider)
+        app.register_blueprint(provider)
 
     @app.after_request
     def security_headers(response):  # type: ignore[no-untyped-def]

@@ -5,14 +5,21 @@ split. One character outside it (â ê î ô û ŵ ŷ, which Welsh needs) makes 
 message UCS-2: 70 in one, 67 per segment. Welsh letters are never stripped ("tân" is
 fire, "tan" is until), so Welsh is budgeted in UCS-2; English is kept in GSM-7 by
 replacing curly quotes and non-breaking spaces, which would otherwise double its cost.
+
+Inbound texts arrive as Twilio's webhook form; sending is in bot/channels/twilio.py.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+import phonenumbers
+
 from bot.engine import Reply
+from bot.inbox import Received
 
 _GSM_BASIC = (
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
@@ -21,6 +28,10 @@ _GSM_BASIC = (
 _GSM_EXTENDED = "^{}\\[~]|€\f"  # each costs two septets
 GSM_SINGLE, GSM_PART = 160, 153
 UCS2_SINGLE, UCS2_PART = 70, 67
+CHANNEL = "sms"
+# Numbers written without a country code are read as UK numbers.
+DEFAULT_REGION = "GB"
+_PHONE = re.compile(r"\+?[0-9][0-9 ()-]{2,30}")
 # The most segments one reply may cost. Long enough for the longest single message a
 # young person needs (the consent explanation, about 9 UCS-2 segments in Welsh), short
 # enough that a runaway reply can't cost pounds. Longer replies are cut at a line.
@@ -83,3 +94,44 @@ def fit(text: str, limit: int = MAX_SEGMENTS) -> str:
         cut = max(text.rfind("\n", 0, len(text) - 1), text.rfind(". ", 0, len(text) - 1))
         text = text[:cut].rstrip() if cut > 0 else text[: len(text) * 9 // 10]
     return text
+
+
+def parse(form: Mapping[str, str]) -> Received:
+    """An inbound text from Twilio's webhook form; ValueError without MessageSid or From."""
+    sid, sender = form.get("MessageSid", "").strip(), form.get("From", "").strip()
+    if not sid or not sender:
+        raise ValueError("an inbound SMS needs MessageSid and From")
+    # A picture message (MMS): the picture is never fetched, and its words go with it,
+    # as a Telegram photo's caption does.
+    media = _count(form.get("NumMedia")) > 0
+    return Received(channel=CHANNEL, address=e164(sender), provider_id=sid,
+                    text="" if media else form.get("Body", ""), media=media)
+
+
+def e164(number: str) -> str:
+    """The number in E.164 (+447700900123) when it reads as one; otherwise as given.
+
+    The address is what a contact is found by, so one phone must always give the same
+    string. Twilio sends E.164 already; a number without "+" is taken as British only
+    if it is a valid one, so a short code (80800) or a name passes unchanged, and
+    replies go back to exactly what wrote.
+    """
+    if not _PHONE.fullmatch(number):
+        return number  # "whatsapp:+44...", an alphanumeric sender: not ours to rewrite
+    try:
+        parsed = phonenumbers.parse(number, DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        return number
+    readable = (phonenumbers.is_possible_number(parsed) if number.startswith("+")
+                else phonenumbers.is_valid_number(parsed))
+    if not readable:
+        return number
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _count(value: str | None) -> int:
+    """A count from a form field; zero when it is missing or not a number."""
+    try:
+        return int(value or 0)
+    except ValueError:
+        return 0

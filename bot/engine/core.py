@@ -68,6 +68,10 @@ def step(state: State, inbound: Inbound, ctx: Context) -> Step:
             move = answered
         else:
             return Step(state, tuple(first), tuple(effects))
+    elif inbound.media:
+        # Nothing to read: say so kindly, and ask the same question again.
+        text_only = Reply(say(ctx, state, "media.text_only"))
+        move = Move(state, state.node if state.node in NODES else "language", say=(text_only,))
     else:
         move = _command(state, command, ctx) or _answer(state, inbound, ctx, quiet=bool(first))
 

@@ -23,6 +23,8 @@ class Inbound:
     # A client's language setting (Telegram's language_code): a hint for the very
     # first greeting only, never a choice made for the person.
     lang_hint: str | None = None
+    # A photo, sticker, voice note, location or contact: nothing to read, nothing kept.
+    media: bool = False
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,212 @@
+"""Whole requests over the real channels: signed webhook -> Flask -> database -> outbox ->
+dispatcher -> the real client library -> a fake provider API on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from bot.config import Settings
+from bot.content import Content
+from bot.crypto import Vault
+from bot.inbox import Inbox
+from bot.models import Contact, OutboxMessage, RhiRequest
+from bot.outbox import Dispatcher
+from bot.runtime import PUSH_CHANNELS, Runtime
+from bot.worker import senders
+from tests.conftest import FrozenClock
+from tests.factories import BASE, TG_SECRET, TG_TOKEN, TW_SID, TW_TOKEN, post_update, signed_sms
+from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.fakes.twilio_api import FakeTwilioAPI
+from webhooks import create_app
+
+WELSH_BY_SMS = [
+    ("Shwmae", "Pa iaith hoffet ti?"),
+    ("1", "Pwy sy'n ysgrifennu?"),
+    ("1", "Beth hoffet ti ei wneud?"),
+    ("3", "Dy ddewis di yw e"),
+    ("ie", "Pryd daethost ti'n ôl?"),
+    ("heddiw", "Ym mha ardal wyt ti'n byw?"),
+    ("Wrecsam", "Wyt ti'n byw gartref neu mewn gofal?"),
+    ("1", "Sut hoffet ti i'r gweithiwr gysylltu?"),
+    ("neges destun", "Pryd mae'n amser da?"),  # by SMS: no need to ask for a number
+    ("bore", "Hoffet ti gael gweithiwr sy'n siarad Cymraeg?"),
+    ("ie", "Oes unrhyw beth hoffet ti i'r gweithiwr ei wybod?"),
+    ("hepgor", "Ga i anfon hyn?"),
+    ("anfon", "Dy gyfeirnod yw"),
+]
+ENGLISH_BY_TELEGRAM = [
+    ("/start", "Which language would you like?"),
+    ("English", "Who is writing?"),
+    ("I'm a young person", "What would you like to do?"),
+    ("Ask for a return home interview", "It's your choice"),
+    ("Yes", "When did you get back?"),
+    ("Yesterday", "Which area"),
+    ("Aberystwyth", "home or in care"),
+    ("In care", "How would you like the worker to get in touch?"),
+    ("In this chat", "When is a good time?"),
+    ("Evening", "speaks Welsh"),
+    ("No", "anything you'd like the worker to know"),
+    ("I want to talk about school", "Shall I send this?"),
+    ("Send", "Your reference is"),
+]
+
+
+@pytest.fixture
+def fakes() -> Iterator[tuple[FakeTelegramAPI, FakeTwilioAPI]]:
+    """Both providers' APIs, faked on loopback."""
+    with FakeTelegramAPI(TG_TOKEN) as telegram, FakeTwilioAPI(TW_SID, TW_TOKEN) as twilio:
+        yield telegram, twilio
+
+
+@pytest.fixture
+def world(settings: Settings, db_engine: Engine, vault: Vault, content: Content,
+          clock: FrozenClock, fakes: tuple[FakeTelegramAPI, FakeTwilioAPI]
+          ) -> tuple[FlaskClient, Dispatcher, Settings]:
+    """The app and a dispatcher whose senders point at the fakes."""
+    telegram, twilio = fakes
+    configured = replace(
+        settings, public_base_url=BASE, telegram_bot_token=TG_TOKEN,
+        telegram_webhook_secret=TG_SECRET, telegram_api_base_url=telegram.base_url,
+        twilio_account_sid=TW_SID, twilio_auth_token=TW_TOKEN, twilio_from="+447700900000",
+        twilio_api_base_url=twilio.base_url)
+    inbox = Inbox(db_engine, vault, content, 72, clock, push=PUSH_CHANNELS)
+    app = create_app(Runtime(configured, db_engine, vault, content, inbox))
+    return app.test_client(), Dispatcher(db_engine, vault, senders(configured), clock=clock), \
+        configured
+
+
+async def _converse(client: FlaskClient, dispatcher: Dispatcher,
+                    messages: list[tuple[str, str]], channel: str) -> None:
+    for sender in dispatcher.senders.values():
+        await sender.start()  # type: ignore[attr-defined]
+    ids = itertools.count(1)
+    try:
+        for text, _ in messages:
+            n = next(ids)
+            if channel == "sms":
+                assert signed_sms(client, text, f"SM{n:032d}").status_code == 200
+            else:
+                update = {"update_id": n, "message": {
+                    "message_id": n, "date": 1763737200, "text": text,
+                    "chat": {"id": 4242, "type": "private"},
+                    "from": {"id": 4242, "is_bot": False, "first_name": "Sam"}}}
+                assert post_update(client, update).status_code == 200
+            while await dispatcher.run_once():
+                pass
+    finally:
+        for sender in dispatcher.senders.values():
+            await sender.stop()  # type: ignore[attr-defined]
+
+
+def _in_order(received: list[str], expected: list[str]) -> None:
+    position = 0
+    for fragment in expected:
+        while position < len(received) and fragment not in received[position]:
+            position += 1
+        assert position < len(received), f"{fragment!r} never arrived (in order): {received}"
+
+
+def test_a_full_welsh_request_by_sms_reaches_twilio_in_order(
+    world: tuple[FlaskClient, Dispatcher, Settings], fakes: tuple[FakeTelegramAPI, FakeTwilioAPI],
+    db_engine: Engine
+) -> None:
+    client, dispatcher, _ = world
+    asyncio.run(_converse(client, dispatcher, WELSH_BY_SMS, "sms"))
+    calls = fakes[1].calls_to("Messages.create")
+    bodies = [c.params["Body"] for c in calls]
+    _in_order(bodies, [bot for _, bot in WELSH_BY_SMS])
+    assert {c.params["To"] for c in calls} == {"+447911123456"}
+    assert all(c.params["StatusCallback"] == f"{BASE}/webhooks/twilio/status" for c in calls)
+    assert any("ŵ" in body for body in bodies)  # Welsh letters kept, never stripped
+    with Session(db_engine) as session:
+        [request] = session.exec(select(RhiRequest)).all()
+        rows = session.exec(select(OutboxMessage)).all()
+    assert (request.channel, request.language, request.area) == ("sms", "cy", "wrexham")
+    assert request.contact_method == "text" and request.contact_phone_enc is None
+    assert {r.status for r in rows} == {"sent"} and len(rows) == len(calls)
+
+
+def test_a_full_english_request_by_telegram_reaches_the_bot_api_in_order(
+    world: tuple[FlaskClient, Dispatcher, Settings], fakes: tuple[FakeTelegramAPI, FakeTwilioAPI],
+    db_engine: Engine
+) -> None:
+    client, dispatcher, _ = world
+    asyncio.run(_converse(client, dispatcher, ENGLISH_BY_TELEGRAM, "telegram"))
+    sends = fakes[0].calls_to("sendMessage")
+    _in_order([c.params["text"] for c in sends], [bot for _, bot in ENGLISH_BY_TELEGRAM])
+    assert {str(c.params["chat_id"]) for c in sends} == {"4242"}
+    assert any("inline_keyboard" in str(c.params.get("reply_markup", "")) for c in sends)
+    with Session(db_engine) as session:
+        [request] = session.exec(select(RhiRequest)).all()
+    assert (request.channel, request.language, request.area) == ("telegram", "en", "ceredigion")
+
+
+@pytest.mark.parametrize("failure", ["500", "429", "timeout"])
+def test_a_provider_that_fails_for_a_while_still_gets_every_message(
+    world: tuple[FlaskClient, Dispatcher, Settings], fakes: tuple[FakeTelegramAPI, FakeTwilioAPI],
+    db_engine: Engine, clock: FrozenClock, failure: str
+) -> None:
+    client, dispatcher, _ = world
+    fakes[1].fail_next(failure, times=2)
+
+    async def run() -> None:
+        for sender in dispatcher.senders.values():
+            await sender.start()  # type: ignore[attr-defined]
+        assert signed_sms(client, "hi", "SM" + "1" * 32).status_code == 200
+        for _ in range(4):
+            await dispatcher.run_once()
+            with Session(db_engine) as session:
+                row = session.exec(select(OutboxMessage)).one()
+            clock.now = max(clock.now, row.next_attempt_at)
+        for sender in dispatcher.senders.values():
+            await sender.stop()  # type: ignore[attr-defined]
+
+    asyncio.run(run())
+    with Session(db_engine) as session:
+        row = session.exec(select(OutboxMessage)).one()
+    assert (row.status, row.attempts) == ("sent", 3)
+    delivered = [c for c in fakes[1].calls_to("Messages.create") if c.params.get("Body")]
+    assert "Shwmae!" in delivered[-1].params["Body"]
+
+
+@pytest.mark.parametrize("channel,failure", [("sms", "21610"), ("sms", "403"),
+                                             ("telegram", "403")])
+def test_a_blocked_or_opted_out_recipient_is_not_retried_and_is_marked(
+    world: tuple[FlaskClient, Dispatcher, Settings], fakes: tuple[FakeTelegramAPI, FakeTwilioAPI],
+    db_engine: Engine, clock: FrozenClock, channel: str, failure: str
+) -> None:
+    client, dispatcher, _ = world
+    fake = fakes[1] if channel == "sms" else fakes[0]
+    fake.fail_next(failure, times=1)
+
+    async def run() -> None:
+        for sender in dispatcher.senders.values():
+            await sender.start()  # type: ignore[attr-defined]
+        if channel == "sms":
+            signed_sms(client, "hi", "SM" + "2" * 32)
+        else:
+            post_update(client, {"update_id": 9, "message": {
+                "message_id": 9, "date": 1763737200, "text": "hi",
+                "chat": {"id": 4242, "type": "private"}}})
+        for _ in range(3):
+            await dispatcher.run_once()
+            clock.now = clock.now.replace(hour=clock.now.hour + 1)
+        for sender in dispatcher.senders.values():
+            await sender.stop()  # type: ignore[attr-defined]
+
+    asyncio.run(run())
+    with Session(db_engine) as session:
+        row = session.exec(select(OutboxMessage)).one()
+        contact = session.exec(select(Contact)).one()
+    assert (row.status, row.attempts) == ("dead", 1)
+    assert contact.opted_out_at is not None
+    sends = "Messages.create" if channel == "sms" else "sendMessage"
+    assert len(fake.calls_to(sends)) == 1  # tried once, never again
