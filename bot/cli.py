@@ -87,14 +87,16 @@ def serve(host: str, port: int, threads: int) -> None:
 @main.command()
 @click.option("--poll", default=1.0, show_default=True,
               help="Seconds between looks at the outbox when there is nothing to send.")
-def worker(poll: float) -> None:
+@click.option("--lease", default=60.0, show_default=True,
+              help="Seconds a message stays claimed; a worker that dies is taken over after.")
+def worker(poll: float, lease: float) -> None:
     """Send queued Telegram and SMS messages until SIGTERM; run several beside the web app."""
     from bot.worker import run_forever
 
     runtime = _runtime()
     click.echo("Adref worker is sending (SIGTERM or Ctrl-C stops it after the batch in hand).")
     try:
-        run_forever(runtime, poll=poll)
+        run_forever(runtime, poll=poll, lease=lease)
     finally:
         runtime.engine.dispose()
     click.echo("Adref worker stopped.")

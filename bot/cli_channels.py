@@ -145,7 +145,7 @@ class Texted:
     says: str
     node: str
     text: str
-    cut: bool  # longer than the ceiling, so the end was left off
+    cut: bool  # a single sentence longer than the ceiling: its end was left off
 
 
 def rhi_by_sms(content: Content, lang: str) -> list[Texted]:
@@ -158,10 +158,12 @@ def rhi_by_sms(content: Content, lang: str) -> list[Texted]:
         result = step(state, Inbound(text, smsmod.CHANNEL), ctx)
         language = result.state.lang or state.lang
         for reply in result.replies:
-            # As TwilioSender sends it: numbered options, cleaned, cut at the ceiling.
-            whole = smsmod.render(reply, language)
-            sent = smsmod.fit(whole)
-            texts.append(Texted(text, result.state.node, sent, cut=sent != whole))
+            # As the outbox queues it (split between paragraphs to fit the ceiling) and
+            # TwilioSender sends it (numbered options, cleaned, cut only as a last resort).
+            for part in smsmod.split(reply, language):
+                whole = smsmod.render(part, language)
+                sent = smsmod.fit(whole)
+                texts.append(Texted(text, result.state.node, sent, cut=sent != whole))
         offered = next((r.options for r in reversed(result.replies) if r.options), ())
         state = result.state
         done = any(isinstance(e, CreateRequest) for e in result.effects)
@@ -194,7 +196,7 @@ def budget() -> None:
             if text is not None:
                 cost = _cost(smsmod.render(Reply(text), lang))
                 over = cost[2] > smsmod.MAX_SEGMENTS
-                _row(key, lang, *cost, note="  CUT: over the ceiling" if over else "")
+                _row(key, lang, *cost, note="  split into several texts" if over else "")
 
     totals = {}
     for lang in LANGS:
@@ -216,8 +218,10 @@ def budget() -> None:
                    f"{segments} segments")
     click.echo(f"Per-reply ceiling: MAX_SEGMENTS = {smsmod.MAX_SEGMENTS} segments. It fits the "
                "longest reply a young person needs (the consent explanation in Welsh, "
-               "UCS-2 at 67 characters a segment); a longer reply is cut at a line, so a "
-               "runaway reply can't cost pounds.")
+               "UCS-2 at 67 characters a segment). A longer reply (the list of people to "
+               "talk to, in Welsh) is sent as several texts split between paragraphs, so no "
+               "helpline is ever cut off; only a single sentence longer than the ceiling "
+               "would be cut, so a runaway reply can't cost pounds.")
 
 
 def _cost(text: str) -> tuple[str, int, int]:

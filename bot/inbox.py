@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot import outbox, rhi
+from bot.channels import Received
 from bot.clock import utcnow
 from bot.content import Content
 from bot.crypto import Vault
@@ -47,19 +48,6 @@ log = logging.getLogger(__name__)
 # Stored message text is bounded; the engine still reads what it needs of longer ones.
 MAX_STORED_TEXT = 8000
 _STALE_RETRIES = 3
-
-
-@dataclass(frozen=True)
-class Received:
-    """A message as a channel adapter hands it over."""
-
-    channel: str
-    address: str
-    provider_id: str
-    text: str
-    payload: str | None = None
-    lang_hint: str | None = None
-    media: bool = False
 
 
 @dataclass(frozen=True)

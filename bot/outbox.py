@@ -28,6 +28,7 @@ from sqlalchemy import Engine, and_, exists, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from bot.channels import sms
 from bot.clock import utcnow
 from bot.crypto import Vault
 from bot.db import session_scope
@@ -42,12 +43,19 @@ MAX_BACKOFF = timedelta(minutes=10)
 
 
 class TransportError(Exception):
-    """A send that failed: `permanent` means never retry; `retry_after` is the provider's wish."""
+    """A send that failed.
 
-    def __init__(self, message: str, *, permanent: bool = False,
+    `permanent`: never retry this message. `unreachable`: nor any other to this person (a
+    blocked bot, an opted-out number), so the contact is marked. A permanent error that
+    is ours, not theirs (an account problem), kills the message but marks nobody.
+    `retry_after`: the provider's wish, in seconds.
+    """
+
+    def __init__(self, message: str, *, permanent: bool = False, unreachable: bool = False,
                  retry_after: float | None = None) -> None:
         super().__init__(message)
-        self.permanent = permanent
+        self.permanent = permanent or unreachable
+        self.unreachable = unreachable
         self.retry_after = retry_after
 
 
@@ -73,6 +81,10 @@ def enqueue(session: Session, vault: Vault, *, key: str, contact_id: int | None,
             recipient: str, language: str | None, replies: Sequence[Reply],
             now: datetime) -> None:
     """Write replies to the outbox, each under `key:n` so a retry can't double them."""
+    if channel == "sms":
+        # A long reply becomes several texts, split between paragraphs, so that every
+        # part fits the segment ceiling and nothing (a helpline!) is cut off.
+        replies = [part for reply in replies for part in sms.split(reply, language)]
     for n, reply in enumerate(replies):
         session.add(OutboxMessage(
             idempotency_key=f"{key}:{n}", contact_id=contact_id, channel=channel,
@@ -182,7 +194,7 @@ class Dispatcher:
             row.last_error, row.lease_until = str(error)[:200], None
             if error.permanent or row.attempts >= MAX_ATTEMPTS:
                 row.status = "dead"
-                if error.permanent and row.contact_id is not None:
+                if error.unreachable and row.contact_id is not None:
                     mark_unreachable(session, row.contact_id, now)
                 log.warning("outbox message dead", extra={"outbox_id": row.id,
                                                           "permanent": error.permanent})

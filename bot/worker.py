@@ -7,6 +7,7 @@ import logging
 import signal
 import threading
 from collections.abc import Mapping
+from datetime import timedelta
 
 from bot.config import Settings
 from bot.outbox import Dispatcher, Sender
@@ -70,7 +71,7 @@ class Background:
         self.thread.join(timeout)
 
 
-def run_forever(runtime: Runtime, poll: float = 1.0) -> None:
+def run_forever(runtime: Runtime, poll: float = 1.0, lease: float = 60.0) -> None:
     """`adref worker`: send until SIGTERM or Ctrl-C, then finish the batch in hand and stop."""
     stop = threading.Event()
     wake = runtime.wake
@@ -83,5 +84,6 @@ def run_forever(runtime: Runtime, poll: float = 1.0) -> None:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     channel_senders = senders(runtime.settings)
-    dispatcher = Dispatcher(runtime.engine, runtime.vault, channel_senders, wake=wake)
+    dispatcher = Dispatcher(runtime.engine, runtime.vault, channel_senders, wake=wake,
+                            lease=timedelta(seconds=lease))
     asyncio.run(_run(dispatcher, channel_senders, stop, poll))

@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.channels import Received
 from bot.content import Content
 from bot.engine import Context, Inbound, RequestView, State, Step, step
-from bot.inbox import Inbox, Outcome, Received
+from bot.inbox import Inbox, Outcome
 
 Expect = str | tuple[str, ...]
 Dialog = Sequence[tuple[str, Expect]]

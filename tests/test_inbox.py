@@ -8,8 +8,9 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from bot.channels import Received
 from bot.crypto import Vault
-from bot.inbox import Inbox, Received
+from bot.inbox import Inbox
 from bot.models import ConsentRecord, Contact, Conversation, InboundEvent, RequestEvent, RhiRequest
 from tests.dialog import Dialog, said, send, verify_dialog
 

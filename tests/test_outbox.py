@@ -131,7 +131,7 @@ def test_a_permanent_error_is_dead_at_once_and_marks_the_contact(
 ) -> None:
     a = contact(db_engine, vault, "a")
     queue(db_engine, vault, clock, a, "in:a", "one", "two")
-    sender = ScriptedSender([TransportError("21610 opted out", permanent=True)])
+    sender = ScriptedSender([TransportError("21610 opted out", unreachable=True)])
     asyncio.run(dispatcher_for(sender).run_once())
     assert [r.status for r in rows(db_engine)] == ["dead", "dead"]
     assert sender.sent == []

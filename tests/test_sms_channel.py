@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from bot.channels import sms
 from bot.channels.sms import (
     MAX_SEGMENTS,
     clean,
@@ -288,3 +289,21 @@ def test_the_budget_prints_a_whole_request_in_welsh_and_in_english(
     assert re.search(r"^rhi\.explain +cy +UCS-2 ", result.output, re.MULTILINE)
     assert re.search(r"^rhi\.explain +en +GSM-7 ", result.output, re.MULTILINE)
     assert f"MAX_SEGMENTS = {MAX_SEGMENTS}" in result.output
+
+
+def test_the_welsh_list_of_people_to_talk_to_is_split_by_sms_not_cut(content: Content) -> None:
+    from datetime import UTC, datetime
+
+    from bot.engine import Context, Inbound, State, step
+
+    state = State(node="yp_menu", lang="cy", role="young_person")
+    ctx = Context(now=datetime(2026, 11, 24, 15, tzinfo=UTC), content=content, target_hours=72)
+    [services] = step(state, Inbound("2", "sms"), ctx).replies
+    parts = sms.split(services, "cy")
+    assert len(parts) > 1
+    assert all(sms.segments(sms.render(p, "cy")).count <= sms.MAX_SEGMENTS for p in parts)
+    texts = "\n\n".join(p.text for p in parts)
+    for number in ("999", "101", "080880 23456", "0800 1111", "116 123", "116 000"):
+        assert number in texts
+    assert texts == services.text  # nothing lost, nothing added
+    assert parts[-1].options == services.options and not any(p.options for p in parts[:-1])

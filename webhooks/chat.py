@@ -16,9 +16,9 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
+from bot.channels import Received
 from bot.content import LANGS
 from bot.engine import Reply
-from bot.inbox import Received
 from webhooks import runtime_of
 
 blueprint = Blueprint("chat", __name__)

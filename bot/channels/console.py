@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable
 
+from bot.channels import Received
 from bot.engine import Reply
-from bot.inbox import Inbox, Received
+from bot.inbox import Inbox
 
 # What a person would type to choose each language: the engine understands it anywhere.
 LANGUAGE_WORDS = {"cy": "Cymraeg", "en": "English"}

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import phonenumbers
 
+from bot.channels import Received
 from bot.engine import Reply
-from bot.inbox import Received
 
 _GSM_BASIC = (
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
@@ -33,8 +33,9 @@ CHANNEL = "sms"
 DEFAULT_REGION = "GB"
 _PHONE = re.compile(r"\+?[0-9][0-9 ()-]{2,30}")
 # The most segments one reply may cost. Long enough for the longest single message a
-# young person needs (the consent explanation, about 9 UCS-2 segments in Welsh), short
-# enough that a runaway reply can't cost pounds. Longer replies are cut at a line.
+# young person needs (the consent explanation: 640 characters, 10 UCS-2 segments in
+# Welsh, so only 30 to spare), short enough that a runaway reply can't cost pounds.
+# Longer replies are cut at a line; `adref sms budget` shows where each one stands.
 MAX_SEGMENTS = 10
 _ENGLISH_SAFE = str.maketrans({
     "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u00a0": " ",
@@ -94,6 +95,44 @@ def fit(text: str, limit: int = MAX_SEGMENTS) -> str:
         cut = max(text.rfind("\n", 0, len(text) - 1), text.rfind(". ", 0, len(text) - 1))
         text = text[:cut].rstrip() if cut > 0 else text[: len(text) * 9 // 10]
     return text
+
+
+def split(reply: Reply, lang: str | None, limit: int = MAX_SEGMENTS) -> list[Reply]:
+    """A reply as one or more, split between paragraphs (or lines, or sentences), each
+    within `limit` segments once rendered; the choices go with the last part."""
+    if segments(render(reply, lang)).count <= limit:
+        return [reply]
+    pieces = [p for p in reply.text.split("\n\n") if p]
+    parts: list[str] = []
+    for piece in pieces:
+        joined = f"{parts[-1]}\n\n{piece}" if parts else piece
+        if parts and segments(clean(joined, lang)).count <= limit:
+            parts[-1] = joined
+        else:
+            parts.extend(_smaller(piece, lang, limit))
+    last = Reply(parts[-1], reply.options, reply.urgent)
+    if segments(render(last, lang)).count > limit:  # no room left for the choices
+        return [*(Reply(p, urgent=reply.urgent) for p in parts), Reply("", reply.options)]
+    return [*(Reply(p, urgent=reply.urgent) for p in parts[:-1]), last]
+
+
+def _smaller(piece: str, lang: str | None, limit: int) -> list[str]:
+    """One paragraph in parts that fit: whole if it can be, else by lines, else sentences."""
+    if segments(clean(piece, lang)).count <= limit:
+        return [piece]
+    for separator in ("\n", ". "):
+        units = piece.split(separator)
+        if len(units) > 1:
+            out: list[str] = []
+            for unit in units:
+                joined = f"{out[-1]}{separator}{unit}" if out else unit
+                if out and segments(clean(joined, lang)).count <= limit:
+                    out[-1] = joined
+                else:
+                    out.append(unit)
+            if all(segments(clean(o, lang)).count <= limit for o in out):
+                return out
+    return [fit(piece, limit)]
 
 
 def parse(form: Mapping[str, str]) -> Received:

@@ -38,8 +38,8 @@ from telegram.error import (
 )
 from telegram.request import HTTPXRequest
 
+from bot.channels import Received
 from bot.engine import Option
-from bot.inbox import Received
 from bot.outbox import Outgoing, TransportError
 
 log = logging.getLogger(__name__)
@@ -220,10 +220,10 @@ def transport_error(error: TelegramError) -> TransportError:
         return TransportError("telegram flood control", retry_after=_seconds(error))
     if isinstance(error, Forbidden):
         # The person blocked the bot or deleted their account: nothing will ever arrive.
-        return TransportError(f"telegram forbidden: {error.message}", permanent=True)
+        return TransportError(f"telegram forbidden: {error.message}", unreachable=True)
     if isinstance(error, BadRequest):
         if "chat not found" in error.message.lower():
-            return TransportError("telegram chat not found", permanent=True)
+            return TransportError("telegram chat not found", unreachable=True)
         # The same request would be refused again, however often it was sent.
         return TransportError(f"telegram bad request: {error.message}", permanent=True)
     if isinstance(error, ChatMigrated):

@@ -134,7 +134,7 @@ def transport_error(status: int, code: int | None,
     """
     what = f"twilio HTTP {status}" + (f" error {code}" if code and code != status else "")
     if code in RECIPIENT_ERRORS:
-        return TransportError(f"{what}: {RECIPIENT_ERRORS[code]}", permanent=True)
+        return TransportError(f"{what}: {RECIPIENT_ERRORS[code]}", unreachable=True)
     if status == 429:
         return TransportError(f"{what}: too many requests",
                               retry_after=retry_after(dict(headers or {})))
