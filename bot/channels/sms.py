@@ -102,18 +102,24 @@ def split(reply: Reply, lang: str | None, limit: int = MAX_SEGMENTS) -> list[Rep
     within `limit` segments once rendered; the choices go with the last part."""
     if segments(render(reply, lang)).count <= limit:
         return [reply]
-    pieces = [p for p in reply.text.split("\n\n") if p]
-    parts: list[str] = []
-    for piece in pieces:
-        joined = f"{parts[-1]}\n\n{piece}" if parts else piece
-        if parts and segments(clean(joined, lang)).count <= limit:
-            parts[-1] = joined
-        else:
-            parts.extend(_smaller(piece, lang, limit))
+    pieces = [q for p in reply.text.split("\n\n") if p for q in _smaller(p, lang, limit)]
+    parts = _pack(pieces, "\n\n", lang, limit)
     last = Reply(parts[-1], reply.options, reply.urgent)
     if segments(render(last, lang)).count > limit:  # no room left for the choices
         return [*(Reply(p, urgent=reply.urgent) for p in parts), Reply("", reply.options)]
     return [*(Reply(p, urgent=reply.urgent) for p in parts[:-1]), last]
+
+
+def _pack(units: list[str], separator: str, lang: str | None, limit: int) -> list[str]:
+    """Join neighbouring units while the result still fits the limit."""
+    out: list[str] = []
+    for unit in units:
+        joined = f"{out[-1]}{separator}{unit}" if out else unit
+        if out and segments(clean(joined, lang)).count <= limit:
+            out[-1] = joined
+        else:
+            out.append(unit)
+    return out
 
 
 def _smaller(piece: str, lang: str | None, limit: int) -> list[str]:
@@ -123,13 +129,7 @@ def _smaller(piece: str, lang: str | None, limit: int) -> list[str]:
     for separator in ("\n", ". "):
         units = piece.split(separator)
         if len(units) > 1:
-            out: list[str] = []
-            for unit in units:
-                joined = f"{out[-1]}{separator}{unit}" if out else unit
-                if out and segments(clean(joined, lang)).count <= limit:
-                    out[-1] = joined
-                else:
-                    out.append(unit)
+            out = _pack(units, separator, lang, limit)
             if all(segments(clean(o, lang)).count <= limit for o in out):
                 return out
     return [fit(piece, limit)]
