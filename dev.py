@@ -2,7 +2,7 @@
 """Bootstrap and run Adref for development with nothing but Python 3.11+.
 
 Usage:
-  python3 dev.py serve [ARGS...]   set up .venv, then run `adref serve ARGS...`
+  python3 dev.py serve [ARGS...]   set up .venv, then run `adref serve --demo ARGS...`
   python3 dev.py test [ARGS...]    set up .venv, then ruff, mypy and pytest ARGS...
   python3 dev.py lock [--upgrade]  re-lock requirements/*.txt from pyproject.toml with uv
   python3 dev.py --help            show this text
@@ -87,7 +87,7 @@ def setup() -> None:
 def serve(args: list[str]) -> None:
     """Replace this process with `adref serve`, in the caller's directory."""
     adref = BIN / "adref"
-    os.execv(adref, [str(adref), "serve", *args])
+    os.execv(adref, [str(adref), "serve", "--demo", *args])
 
 
 def test(args: list[str]) -> int:
@@ -97,7 +97,7 @@ def test(args: list[str]) -> int:
     if run(BIN / "ruff", "check", ".") != 0:
         failed.append("ruff")
     say("Running mypy…")
-    if run(BIN / "mypy", "bot", "webhooks", "tests") != 0:
+    if run(BIN / "mypy", "bot", "webhooks", "tests", "bench") != 0:
         failed.append("mypy")
     say("Running pytest…")
     code = run(BIN / "python", "-m", "pytest", *args)

@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 from sqlmodel import Session
 
-from bot import catalogs, cli_channels, rhi
+from bot import catalogs, cli_accounts, cli_channels, cli_leaflets, rhi
 from bot.config import ConfigError, Settings
 from bot.content import LANGS, ContentError
 from bot.db import upgrade
@@ -56,14 +56,18 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, help="Port to listen on.")
 @click.option("--threads", default=8, show_default=True, help="Worker threads.")
-def serve(host: str, port: int, threads: int) -> None:
-    """Run the web chat (/chat), the Telegram and Twilio webhooks, and a dispatcher."""
+@click.option("--demo", is_flag=True,
+              help="Add a demo team and manager account, and print how to sign in as it.")
+def serve(host: str, port: int, threads: int, demo: bool) -> None:
+    """Run the web chat (/chat), the dashboard (/dashboard), the webhooks and a dispatcher."""
     from waitress.server import create_server
 
     from bot.worker import Background
     from webhooks import create_app
 
     runtime = _runtime()
+    signing_in = (cli_accounts.demo_sign_in(runtime, f"http://{host}:{port}/dashboard/sign-in")
+                  if demo else None)
     app = create_app(runtime)
     try:
         server = create_server(app, host=host, port=port, threads=threads, ident="adref")
@@ -77,6 +81,8 @@ def serve(host: str, port: int, threads: int) -> None:
     dispatcher = Background(runtime)
     dispatcher.start()
     click.echo(f"Adref is running. Web chat: http://{host}:{port}/chat  (Ctrl-C stops it)")
+    if signing_in:
+        click.echo(signing_in)
     try:
         server.run()
     finally:
@@ -210,6 +216,9 @@ def content_update() -> None:
 
 main.add_command(cli_channels.telegram)
 main.add_command(cli_channels.sms)
+main.add_command(cli_leaflets.leaflet)
+main.add_command(cli_accounts.team)
+main.add_command(cli_accounts.practitioner)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

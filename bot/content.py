@@ -21,6 +21,8 @@ from bot import text as textmod
 
 LANGS: tuple[str, ...] = ("cy", "en")  # Welsh first, wherever both are listed
 SHEETS = ("young-person", "parents-carers", "foster-residential-carers")
+# The web page that lists the service directory, named in each language.
+DIRECTORY_PAGE = {"cy": "gwasanaethau", "en": "services"}
 DOMAIN = "messages"
 MARKER = re.compile(r"\{\{\s*([a-z_]+(?:\.[a-z_]+)?)\s*\}\}")
 
@@ -120,6 +122,20 @@ class Content:
         """A contact point by its id, such as "police.emergency"."""
         service = self.services[ref.split(".")[0]]
         return next(c for c in service.contacts if c.id == ref)
+
+
+def sheet_path(lang: str, sheet_id: str) -> str:
+    """Where a sheet's web page is, under PUBLIC_BASE_URL: "/cy/parents-carers"."""
+    if lang not in LANGS or sheet_id not in SHEETS:
+        raise ValueError(f"no sheet {sheet_id!r} in {lang!r}")
+    return f"/{lang}/{sheet_id}"
+
+
+def directory_path(lang: str) -> str:
+    """Where the service directory's web page is: "/cy/gwasanaethau" or "/en/services"."""
+    if lang not in DIRECTORY_PAGE:
+        raise ValueError(f"no directory page in {lang!r}")
+    return f"/{lang}/{DIRECTORY_PAGE[lang]}"
 
 
 def load(content_dir: Path) -> Content:

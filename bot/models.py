@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 from sqlalchemy import CheckConstraint, DateTime, Index, Text, UniqueConstraint
@@ -227,3 +228,94 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = None
     created_at: datetime = _at()
     sent_at: datetime | None = _at(nullable=True)
+
+
+ROLES = ("practitioner", "manager", "admin")
+
+
+# A service that picks up requests: its areas are codes from content/areas.yaml, kept as a
+# JSON list so a team can cover any number of them.
+class Team(SQLModel, table=True):
+    __tablename__ = "team"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    areas: str = Field(default="[]", sa_type=Text)
+    created_at: datetime = _at()
+
+    @property
+    def area_codes(self) -> tuple[str, ...]:
+        """The team's area codes, in the order they were given."""
+        codes: list[str] = json.loads(self.areas)
+        return tuple(codes)
+
+
+# Someone who signs in to the dashboard. Accounts are disabled, never deleted: the audit
+# trail points at them. Only admins may belong to no team (they see no requests).
+class Practitioner(SQLModel, table=True):
+    __tablename__ = "practitioner"
+    __table_args__ = (
+        _one_of("role", ROLES),
+        _one_of("language", LANGUAGES),
+        CheckConstraint("role = 'admin' OR team_id IS NOT NULL", name="team_needed"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    email: str = Field(unique=True)  # lower-cased by bot.accounts
+    password_hash: str
+    totp_secret_enc: bytes | None = None  # sealed; present but not enrolled while pending
+    totp_enrolled_at: datetime | None = _at(nullable=True)
+    # The last TOTP time step accepted, so a code seen over someone's shoulder is no use.
+    totp_last_step: int | None = None
+    role: str
+    team_id: int | None = Field(default=None, foreign_key="team.id", index=True)
+    speaks_welsh: bool = False
+    language: str = "cy"  # the dashboard's language
+    failed_signins: int = 0
+    locked_until: datetime | None = _at(nullable=True)
+    demo: bool = False
+    created_at: datetime = _at()
+    disabled_at: datetime | None = _at(nullable=True)
+
+
+# A signed-in browser. The cookie holds a random token and only its SHA-256 is stored, so
+# a copy of the database opens no sessions. second_factor_at is None until the code is in.
+class DashboardSession(SQLModel, table=True):
+    __tablename__ = "dashboard_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True)
+    practitioner_id: int = Field(foreign_key="practitioner.id", ondelete="CASCADE", index=True)
+    created_at: datetime = _at()
+    last_seen_at: datetime = _at()
+    ended_at: datetime | None = _at(nullable=True)
+    second_factor_at: datetime | None = _at(nullable=True)
+
+
+# One sign-in attempt, by a keyed hash of where it came from: the throttle is counted in
+# the database so that every web worker sees the same number.
+class SignInAttempt(SQLModel, table=True):
+    __tablename__ = "sign_in_attempt"
+    __table_args__ = (Index("ix_sign_in_attempt_recent", "key_hash", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key_hash: str
+    at: datetime = _at(index=True)  # old rows are pruned by age
+    ok: bool
+
+
+# Who saw or changed what, and when. Append-only: bot.audit is the one writer, and the
+# migration adds triggers that refuse UPDATE and DELETE. detail is JSON of ids and codes,
+# never personal data.
+class AuditEvent(SQLModel, table=True):
+    __tablename__ = "audit_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _at(index=True)
+    practitioner_id: int | None = Field(default=None, foreign_key="practitioner.id", index=True)
+    action: str
+    # The return home interview request concerned; no foreign key, so that erasing a
+    # request never has to change the trail.
+    request_id: int | None = Field(default=None, index=True)
+    detail: str = Field(default="{}", sa_type=Text)

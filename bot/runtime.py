@@ -9,6 +9,7 @@ import yaml
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from bot import demo
 from bot.config import ConfigError, Settings
 from bot.content import Content, ContentError, load
 from bot.crypto import Vault
@@ -47,6 +48,10 @@ class Runtime:
         engine = connect(settings.database_url)
         if migrate:
             upgrade(engine)
+        if settings.production and demo.present(engine):
+            engine.dispose()
+            raise ConfigError("this database holds demo accounts (from `adref serve --demo`);"
+                              " production needs a database without them")
         vault = Vault(settings.data_key)
         wake = threading.Event()
         inbox = Inbox(engine, vault, content, settings.rhi_target_hours, push=PUSH_CHANNELS,

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
 from bot.config import Settings, default_content_dir
@@ -15,6 +17,10 @@ from bot.content import Content, load
 from bot.crypto import Vault
 from bot.db import make_engine, upgrade
 from bot.inbox import Inbox
+from bot.runtime import Runtime
+from tests.browser_chromium import chromium, live_server, tab  # noqa: F401  (fixtures)
+from tests.factories import Dashboard, People, make_people
+from webhooks import create_app
 
 # Fixed keys keep failures reproducible; they protect nothing.
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
@@ -83,3 +89,33 @@ def vault() -> Vault:
 def inbox(db_engine: Engine, content: Content, vault: Vault, clock: FrozenClock) -> Inbox:
     """An inbox on a fresh database with a frozen clock."""
     return Inbox(db_engine, vault, content, target_hours=72, clock=clock)
+
+
+@pytest.fixture
+def app(settings: Settings, db_engine: Engine, vault: Vault, content: Content,
+        inbox: Inbox) -> Flask:
+    """The app around a Runtime on this test's own database, with CSRF on as in production.
+
+    Its clock is the inbox's: the frozen `clock` fixture.
+    """
+    app = create_app(Runtime(settings, db_engine, vault, content, inbox))
+    app.config["TESTING"] = True
+    return app
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """One browser's worth of cookies."""
+    return app.test_client()
+
+
+@pytest.fixture
+def people(db_engine: Engine, content: Content, vault: Vault) -> People:
+    """Alice, Bob, Charlie and Dee (tests/factories.py), second factor enrolled."""
+    return make_people(db_engine, content, vault)
+
+
+@pytest.fixture
+def dashboard(client: FlaskClient, clock: FrozenClock) -> Dashboard:
+    """Signing in and out of the dashboard with the test's client, at the frozen time."""
+    return Dashboard(client, clock)

@@ -1,11 +1,25 @@
-"""Shared test data: channel credentials, and requests signed as the providers sign them."""
+"""Shared test data: channel credentials, requests signed as the providers sign them, and
+the practitioner personas with a helper that signs them in to the dashboard."""
 
 from __future__ import annotations
 
+import base64
+import functools
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
+import pyotp
 from flask.testing import FlaskClient
+from sqlalchemy import Engine
 from twilio.request_validator import RequestValidator
+
+from bot import accounts
+from bot.content import Content
+from bot.crypto import Vault
+from bot.db import session_scope
+from bot.models import Practitioner, Team
 
 TG_TOKEN = "123456:TEST-token"
 TG_SECRET = "webhook-secret-for-tests-0123456789"
@@ -37,3 +51,122 @@ def post_update(client: FlaskClient, update: dict[str, Any], secret: str | None 
     return client.post("/webhooks/telegram", json=update, headers=headers)
 
 
+# Practitioners, the way healthchecks' hc/test.py has Alice, Bob and Charlie:
+# - Alice is a practitioner in the Cardiff team (Cardiff and the Vale of Glamorgan).
+# - Bob is a manager in Alice's team: he sees what she sees.
+# - Charlie is a practitioner in the Gwynedd team (Gwynedd and Anglesey): nothing of
+#   Alice's is his to see, and he speaks Welsh.
+# - Dee is an admin, in no team.
+@dataclass(frozen=True)
+class Persona:
+    """A practitioner account a test can sign in as."""
+
+    id: int
+    name: str
+    email: str
+    password: str
+    totp_secret: str
+    role: str
+    team: str | None
+
+    def code(self, at: datetime) -> str:
+        """The authenticator app's code at that moment."""
+        return pyotp.TOTP(self.totp_secret).at(at)
+
+
+@dataclass(frozen=True)
+class People:
+    """The personas and their teams' ids."""
+
+    alice: Persona
+    bob: Persona
+    charlie: Persona
+    dee: Persona
+    cardiff_team: int
+    gwynedd_team: int
+
+
+CARDIFF_TEAM = ("Cardiff and the Vale", ("cardiff", "vale_of_glamorgan"))
+GWYNEDD_TEAM = ("Gwynedd a Môn", ("gwynedd", "anglesey"))
+_PERSONAS = (  # name, role, team, speaks Welsh, dashboard language
+    ("Alice", "practitioner", CARDIFF_TEAM[0], False, "en"),
+    ("Bob", "manager", CARDIFF_TEAM[0], False, "en"),
+    ("Charlie", "practitioner", GWYNEDD_TEAM[0], True, "cy"),
+    ("Dee", "admin", None, True, "cy"),
+)
+
+
+@functools.cache
+def _password_hash(password: str) -> str:
+    # Argon2 is slow on purpose; each persona's hash is made once per test run.
+    return accounts.hash_password(password)
+
+
+def make_people(engine: Engine, content: Content, vault: Vault, *, enrolled: bool = True
+                ) -> People:
+    """Add the two teams and the four personas; enrolled ones have a TOTP secret set up."""
+    made: dict[str, Persona] = {}
+    with session_scope(engine) as session:
+        teams: dict[str, Team] = {
+            name: accounts.create_team(session, content, name, areas)
+            for name, areas in (CARDIFF_TEAM, GWYNEDD_TEAM)}
+        for name, role, team, welsh, lang in _PERSONAS:
+            password = f"{name.lower()}-long-enough-password"
+            secret = base64.b32encode(f"{name}-totp-secret-0000"[:20].encode()).decode()
+            row = Practitioner(
+                name=name, email=f"{name.lower()}@council.example", role=role,
+                password_hash=_password_hash(password), team_id=teams[team].id if team else None,
+                speaks_welsh=welsh, language=lang,
+                totp_secret_enc=vault.seal(secret) if enrolled else None,
+                totp_enrolled_at=datetime(2026, 1, 5, 9, 0, tzinfo=UTC) if enrolled else None)
+            session.add(row)
+            session.flush()
+            assert row.id is not None
+            made[name] = Persona(row.id, name, row.email, password, secret, role, team)
+    return People(made["Alice"], made["Bob"], made["Charlie"], made["Dee"],
+                  _id(teams[CARDIFF_TEAM[0]]), _id(teams[GWYNEDD_TEAM[0]]))
+
+
+def _id(team: Team) -> int:
+    assert team.id is not None
+    return team.id
+
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token(client: FlaskClient, path: str) -> str:
+    """The CSRF token in the first form of the page at path."""
+    found = CSRF.search(client.get(path).get_data(as_text=True))
+    assert found, f"no CSRF token on {path}"
+    return found.group(1)
+
+
+class Dashboard:
+    """Signing in and out of the dashboard through its forms, as a browser would."""
+
+    def __init__(self, client: FlaskClient, now: Any) -> None:
+        self.client = client
+        self.now = now  # a callable giving the time the app's clock shows
+
+    def password(self, email: str, password: str) -> Any:
+        """The first step: email and password."""
+        return self.client.post("/dashboard/sign-in", data={
+            "csrf_token": csrf_token(self.client, "/dashboard/sign-in"),
+            "email": email, "password": password})
+
+    def code(self, code: str, path: str = "/dashboard/code") -> Any:
+        """The second step: the code (or, at the first sign-in, the enrolment code)."""
+        return self.client.post(path, data={"csrf_token": csrf_token(self.client, path),
+                                            "code": code})
+
+    def sign_in(self, persona: Persona) -> Any:
+        """Both steps, with the code the persona's app shows now."""
+        response = self.password(persona.email, persona.password)
+        assert response.status_code == 303, response.get_data(as_text=True)
+        return self.code(persona.code(self.now()))
+
+    def sign_out(self) -> Any:
+        """Press "Sign out"."""
+        return self.client.post("/dashboard/sign-out",
+                                data={"csrf_token": csrf_token(self.client, "/dashboard")})

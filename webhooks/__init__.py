@@ -36,9 +36,12 @@ def create_app(runtime: Runtime | None = None) -> Flask:
     app.extensions["adref"] = runtime
     csrf = CSRFProtect(app)
 
-    from webhooks import chat, telegram, twilio
+    from webhooks import chat, sheets, telegram, twilio
+    from webhooks.dashboard import blueprint as dashboard
 
     app.register_blueprint(chat.blueprint)
+    app.register_blueprint(sheets.blueprint)
+    app.register_blueprint(dashboard)
     # Providers can't hold a CSRF token: these prove who they are by signature instead.
     for provider in (telegram.blueprint, twilio.blueprint):
         csrf.exempt(provider)

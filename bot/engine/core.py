@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot import safety
+from bot import leaflets, safety
 from bot.engine import carer, rhi, young
 from bot.engine.nodes import Move, Node, ask, home, options, say
 from bot.engine.types import (
@@ -49,6 +49,7 @@ ROLE_KEYS = ROLES
 def step(state: State, inbound: Inbound, ctx: Context) -> Step:
     """Read one message and decide the replies, the new state and the effects."""
     inbound = replace(inbound, text=inbound.text[:MAX_READ] if inbound.text else "")
+    state, inbound = _leaflet(state, inbound, ctx)
     first: list[Reply] = []
     effects: list[Effect] = []
     if safety.in_danger(ctx.content, inbound.text):
@@ -86,6 +87,21 @@ def step(state: State, inbound: Inbound, ctx: Context) -> Step:
     if any(isinstance(e, Erase) for e in move.effects):
         new_state = State()
     return Step(new_state, (*first, *replies), (*effects, *move.effects))
+
+
+def _leaflet(state: State, inbound: Inbound, ctx: Context) -> tuple[State, Inbound]:
+    """A leaflet's deep link: remember the area it names, then read it as a plain /start.
+
+    Telegram sends "/start area-cardiff" to a new chat and to one under way alike, so it
+    is read before any node. A parameter that names no area is ignored.
+    """
+    given = leaflets.start_parameter(inbound.text) if inbound.payload is None else None
+    if given is None:
+        return state, inbound
+    area = leaflets.area_code(ctx.content, given)
+    if area is not None:
+        state = rhi.with_leaflet_area(state, area)
+    return state, replace(inbound, text="/start")
 
 
 def _after(ctx: Context, effects: tuple[Effect, ...]) -> Context:

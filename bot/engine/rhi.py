@@ -38,6 +38,17 @@ QUESTIONS: dict[str, tuple[str, str, tuple[str, ...], str]] = {
 }
 
 
+def with_leaflet_area(state: State, code: str) -> State:
+    """The area named by the leaflet the person came by: the area question is then skipped."""
+    return state.with_answer("area", code).with_answer("area_from", "leaflet")
+
+
+def fresh_answers(state: State) -> State:
+    """No answers yet, but for an area known from a leaflet: it still holds for a new request."""
+    kept = ("area", "area_from") if state.answer("area_from") == "leaflet" else ()
+    return replace(state, answers=tuple((k, v) for k, v in state.answers if k in kept))
+
+
 def consent_version(ctx: Context, lang: str) -> str:
     """The consent wording's version: its name and a fingerprint of the exact words shown."""
     words = ctx.content.text(lang, "rhi.explain") + ctx.content.text(lang, "rhi.consent")
@@ -77,6 +88,8 @@ def question_prompt(node: str) -> Node:
             return None
         state = state.with_answer(answer, choice)
         nxt = following
+        if nxt == "rhi_area" and state.answer("area_from") == "leaflet":
+            nxt = "rhi_living"  # shown again in the confirmation, where it can be changed
         if node == "rhi_method" and (choice not in ("phone", "text") or inbound.channel == "sms"):
             nxt = "rhi_time"
         return Move(state, nxt)
@@ -180,10 +193,11 @@ def confirm_handle(state: State, inbound: Inbound, ctx: Context) -> Move | None:
     """Send the request, go through the questions again, or cancel it."""
     choice = choose(ctx.content, inbound, options(ctx, state, "send", "change", "cancel"))
     if choice == "change":
-        return Move(state, "rhi_returned")
+        # Every question again, the leaflet's area too: it may not be where they live now.
+        return Move(state.with_answer("area_from", ""), "rhi_returned")
     if choice == "cancel":
         cancelled = Reply(say(ctx, state, "rhi.cancelled"))
-        return Move(replace(state, answers=()), home(state), say=(cancelled,), brief=True)
+        return Move(fresh_answers(state), home(state), say=(cancelled,), brief=True)
     if choice != "send":
         return None
     request = build_request(state, ctx)

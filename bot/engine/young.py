@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from bot.engine import directory
 from bot.engine.nodes import Move, Node, ask, home, options, say
-from bot.engine.rhi import ACTIVE, describe_due
+from bot.engine.rhi import ACTIVE, describe_due, fresh_answers
 from bot.engine.types import (
     Context,
     Inbound,
@@ -63,7 +63,7 @@ def start_request(state: State, ctx: Context) -> Move:
     if ctx.request is not None and ctx.request.status in ACTIVE:
         text = say(ctx, state, "rhi.already", reference=ctx.request.reference)
         return Move(state, "status", say=(Reply(text),))
-    return Move(replace(state, answers=()), "rhi_consent")
+    return Move(fresh_answers(state), "rhi_consent")
 
 
 # The information sheets, page by page, for young people and carers alike.

@@ -1,0 +1,118 @@
+"""Demo data (bot/demo.py): `adref serve --demo`, and production refusing to run with it."""
+
+from __future__ import annotations
+
+import dataclasses
+import http.client
+import re
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pyotp
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from bot import demo, signin
+from bot.config import ConfigError, Settings
+from bot.content import Content
+from bot.crypto import Vault
+from bot.db import session_scope
+from bot.models import Practitioner, Team
+from bot.runtime import Runtime
+from tests.conftest import FrozenClock
+from tests.process import adref_command, environment
+
+
+def ensure(engine: Engine, content: Content, vault: Vault, clock: FrozenClock
+           ) -> demo.DemoAccount:
+    with session_scope(engine) as session:
+        return demo.ensure(session, content, vault, clock.now)
+
+
+def test_the_demo_is_made_once_and_its_password_renewed_at_each_start(
+    db_engine: Engine, content: Content, vault: Vault, clock: FrozenClock
+) -> None:
+    first = ensure(db_engine, content, vault, clock)
+    second = ensure(db_engine, content, vault, clock)
+    with Session(db_engine) as session:
+        teams = session.exec(select(Team)).all()
+        managers = session.exec(select(Practitioner)).all()
+    assert [t.name for t in teams] == ["Demo — Caerdydd a Bro Morgannwg"]
+    assert teams[0].area_codes == ("cardiff", "vale_of_glamorgan")
+    assert len(managers) == 1 and managers[0].demo and managers[0].role == "manager"
+    assert managers[0].totp_enrolled_at is not None
+    assert second.totp_secret == first.totp_secret and second.password != first.password
+    # The newest password and the TOTP secret sign in; the old password does not.
+    with session_scope(db_engine) as session:
+        assert signin.sign_in(session, vault, first.email, first.password, "127.0.0.1",
+                              clock.now).refused == signin.FAILED
+        step = signin.sign_in(session, vault, second.email, second.password, "127.0.0.1",
+                              clock.now)
+    assert step.token
+    code = pyotp.TOTP(second.totp_secret).at(clock.now)
+    with session_scope(db_engine) as session:
+        assert signin.second_factor(session, vault, step.token, code, "127.0.0.1",
+                                    clock.now).token
+
+
+def test_the_otpauth_uri_names_adref_and_the_demo_account(
+    db_engine: Engine, content: Content, vault: Vault, clock: FrozenClock
+) -> None:
+    account = ensure(db_engine, content, vault, clock)
+    assert account.otpauth_uri.startswith("otpauth://totp/Adref:demo.manager%40adref.invalid?")
+    assert f"secret={account.totp_secret}" in account.otpauth_uri
+
+
+def test_production_refuses_to_start_on_a_database_with_demo_data(
+    settings: Settings, db_engine: Engine, content: Content, vault: Vault, clock: FrozenClock
+) -> None:
+    production = dataclasses.replace(settings, production=True)
+    Runtime.start(production).engine.dispose()  # no demo data yet: starts
+    ensure(db_engine, content, vault, clock)
+    with pytest.raises(ConfigError, match="demo accounts"):
+        Runtime.start(production)
+    Runtime.start(settings).engine.dispose()  # development is fine with it
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def test_serve_demo_prints_how_to_sign_in_and_serves_the_dashboard(tmp_path: Path) -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [str(adref_command()), "serve", "--demo", "--port", str(port)], cwd=tmp_path,
+        env=environment(tmp_path / "adref.db"), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None, f"adref serve exited: {process.communicate()}"
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "adref serve did not open its port"
+                time.sleep(0.1)
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("GET", "/dashboard/sign-in")
+        response = connection.getresponse()
+        body = response.read().decode("utf-8")
+        connection.close()
+        assert response.status == 200 and "Mewngofnodi" in body and "Sign in" in body
+    finally:
+        process.terminate()
+        stdout, stderr = process.communicate(timeout=15)
+    assert process.returncode == 0, stderr
+    assert f"http://127.0.0.1:{port}/dashboard/sign-in" in stdout
+    assert "demo.manager@adref.invalid" in stdout
+    assert re.search(r"password: +\S{16,}", stdout)
+    assert re.search(r"TOTP secret: +([A-Z2-7]{4} ){7}[A-Z2-7]{4}", stdout)
+    assert "otpauth://totp/Adref:" in stdout
