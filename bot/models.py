@@ -28,6 +28,7 @@ RETURNED_BANDS = ("today", "yesterday", "days_2_3", "longer")
 IN_CARE = ("home", "care", "unsaid")
 CONTACT_METHODS = ("chat", "phone", "text", "in_person")
 CONTACT_TIMES = ("morning", "afternoon", "evening", "any")
+OUTCOMES = ("completed", "declined", "unable_to_contact", "transferred", "withdrawn")
 OUTBOX_STATUSES = ("pending", "sending", "sent", "delivered", "failed", "dead")
 
 
@@ -151,6 +152,7 @@ class RhiRequest(SQLModel, table=True):
         _one_of("contact_method", CONTACT_METHODS),
         _one_of("contact_time", CONTACT_TIMES),
         _one_of("status", REQUEST_STATUSES),
+        _one_of("outcome", OUTCOMES, nullable=True),
         # The practitioner queue: open requests per area, urgent first, then by deadline.
         Index("ix_rhi_request_queue", "status", "area", "urgent", "due_at"),
     )
@@ -174,10 +176,18 @@ class RhiRequest(SQLModel, table=True):
     note_enc: bytes | None = None
     status: str = "queued"  # indexed first in ix_rhi_request_queue
     urgent: bool = False
-    # No foreign key yet: the practitioner table arrives with the dashboard.
-    claimed_by: int | None = None
+    claimed_by: int | None = Field(
+        default=None, foreign_key="practitioner.id", ondelete="SET NULL"
+    )
     claimed_at: datetime | None = _at(nullable=True)
+    # The first time a worker reached the young person (a message sent or a contact
+    # attempt that got through): what "contacted within the target" is measured by.
+    first_contact_at: datetime | None = _at(nullable=True)
     outcome: str | None = None
+    outcome_note_enc: bytes | None = None
+    transferred_to: str | None = None  # where a transferred request went, e.g. a council
+    # Whether the young person who wanted a Welsh-speaking worker got one (the Active Offer).
+    welsh_worker_given: bool | None = None
     created_at: datetime = _at(index=True)  # monthly reports group by creation time
     withdrawn_at: datetime | None = _at(nullable=True)
     closed_at: datetime | None = _at(nullable=True)

@@ -10,15 +10,23 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from bot.casework import Actor, NotVisible, claim, find, reassign, release, route
+from bot.content import Content
+from bot.crypto import Vault
 from bot.db import session_scope
-from bot.models import RequestEvent, RhiRequest
+from bot.models import Practitioner, RequestEvent, RhiRequest
+from tests.factories import make_people
 
 NOW = datetime(2026, 11, 21, 15, 0, tzinfo=UTC)
-# The personas: Alice and Bob work in the Cardiff team, Charlie in Gwynedd; Dee is an admin.
-ALICE = Actor(1, "practitioner", frozenset({"cardiff", "vale_of_glamorgan"}))
-BOB = Actor(2, "manager", frozenset({"cardiff", "vale_of_glamorgan"}))
-CHARLIE = Actor(3, "practitioner", frozenset({"gwynedd", "anglesey"}))
-DEE = Actor(4, "admin", frozenset())
+CARDIFF = frozenset({"cardiff", "vale_of_glamorgan"})
+
+
+@pytest.fixture
+def actors(db_engine: Engine, content: Content, vault: Vault) -> tuple[Actor, Actor, Actor]:
+    """Alice and Bob (manager) in the Cardiff team, Charlie in Gwynedd, as casework sees them."""
+    people = make_people(db_engine, content, vault)
+    return (Actor(people.alice.id, "practitioner", CARDIFF),
+            Actor(people.bob.id, "manager", CARDIFF),
+            Actor(people.charlie.id, "practitioner", frozenset({"gwynedd", "anglesey"})))
 
 
 def request(engine: Engine, reference: str, area: str | None) -> None:
@@ -36,7 +44,10 @@ def status(engine: Engine, reference: str) -> tuple[str, int | None]:
         return row.status, row.claimed_by
 
 
-def test_a_practitioner_of_another_area_cannot_see_or_claim_a_request(db_engine: Engine) -> None:
+def test_a_practitioner_of_another_area_cannot_see_or_claim_a_request(
+    db_engine: Engine, actors: tuple[Actor, Actor, Actor]
+) -> None:
+    ALICE, _, CHARLIE = actors
     request(db_engine, "CARD-0001", "cardiff")
     with session_scope(db_engine) as session:
         assert find(session, ALICE, "CARD-0001").area == "cardiff"
@@ -49,7 +60,10 @@ def test_a_practitioner_of_another_area_cannot_see_or_claim_a_request(db_engine:
     assert status(db_engine, "CARD-0001") == ("queued", None)
 
 
-def test_a_request_with_no_known_area_goes_to_managers_for_routing(db_engine: Engine) -> None:
+def test_a_request_with_no_known_area_goes_to_managers_for_routing(
+    db_engine: Engine, actors: tuple[Actor, Actor, Actor]
+) -> None:
+    ALICE, BOB, CHARLIE = actors
     request(db_engine, "UNSR-0001", None)
     with session_scope(db_engine) as session:
         with pytest.raises(NotVisible):
@@ -61,7 +75,10 @@ def test_a_request_with_no_known_area_goes_to_managers_for_routing(db_engine: En
     assert kinds == ["routed"]
 
 
-def test_claim_release_and_reassign_leave_a_timeline(db_engine: Engine) -> None:
+def test_claim_release_and_reassign_leave_a_timeline(
+    db_engine: Engine, actors: tuple[Actor, Actor, Actor]
+) -> None:
+    ALICE, BOB, CHARLIE = actors
     request(db_engine, "CARD-0002", "cardiff")
     with session_scope(db_engine) as session:
         assert claim(session, ALICE, "CARD-0002", NOW).claimed
@@ -78,14 +95,23 @@ def test_claim_release_and_reassign_leave_a_timeline(db_engine: Engine) -> None:
     assert all(e.actor.startswith("practitioner:") for e in events)
 
 
-def test_twenty_practitioners_claiming_at_once_exactly_one_wins(db_engine: Engine) -> None:
+def test_twenty_practitioners_claiming_at_once_exactly_one_wins(
+    db_engine: Engine, actors: tuple[Actor, Actor, Actor]
+) -> None:
     request(db_engine, "RACE-0001", "cardiff")
+    with session_scope(db_engine) as session:
+        team = session.get(Practitioner, actors[0].id).team_id  # type: ignore[union-attr]
+        rows = [Practitioner(name=f"P{n}", email=f"p{n}@council.example", password_hash="x",
+                             role="practitioner", team_id=team) for n in range(20)]
+        session.add_all(rows)
+        session.flush()
+        ids = [row.id for row in rows]
     barrier = threading.Barrier(20)
     results: list[bool] = []
     lock = threading.Lock()
 
     def try_claim(n: int) -> None:
-        actor = Actor(100 + n, "practitioner", frozenset({"cardiff"}))
+        actor = Actor(ids[n] or 0, "practitioner", frozenset({"cardiff"}))
         barrier.wait()
         with session_scope(db_engine) as session:
             won = claim(session, actor, "RACE-0001", NOW).claimed
