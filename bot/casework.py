@@ -13,7 +13,8 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from bot.models import RhiRequest
+from bot.crypto import Vault
+from bot.models import OUTCOMES, RhiRequest
 from bot.rhi import event
 
 ROLES = ("practitioner", "manager", "admin")
@@ -119,4 +120,52 @@ def route(session: Session, actor: Actor, reference: str, area: str, now: dateti
         area, "queued", None, None)
     session.add(request)
     event(session, request, "routed", actor.label, now, from_area=previous, to_area=area)
+    return True
+
+
+CONTACT_HOW = ("chat", "phone", "text", "in_person")
+MAX_TRANSFERRED_TO = 120
+
+
+def may_work_on(actor: Actor, request: RhiRequest) -> bool:
+    """True for the practitioner holding an open request, and for managers and admins."""
+    if request.status not in ("queued", "claimed"):
+        return False
+    return request.claimed_by == actor.id or actor.role in ("manager", "admin")
+
+
+def log_contact_attempt(session: Session, actor: Actor, reference: str, how: str,
+                        reached: bool, now: datetime) -> bool:
+    """Note a try at reaching the young person; the first that got through is first contact."""
+    request = find(session, actor, reference)
+    if how not in CONTACT_HOW or not may_work_on(actor, request):
+        return False
+    if reached and request.first_contact_at is None:
+        request.first_contact_at = now
+        session.add(request)
+    event(session, request, "contact_attempt", actor.label, now, how=how, reached=reached)
+    return True
+
+
+def record_outcome(session: Session, vault: Vault, actor: Actor, reference: str, outcome: str,
+                   now: datetime, *, note: str = "", transferred_to: str = "",
+                   welsh_speaker: bool | None = None) -> bool:
+    """Close a request with its outcome (and a sealed note, and where a transfer went).
+
+    welsh_speaker says whether the worker who had it speaks Welsh: for a young person who
+    asked for a Welsh-speaking worker, the Active Offer's result is kept with the request.
+    """
+    request = find(session, actor, reference)
+    transferred_to = transferred_to.strip()[:MAX_TRANSFERRED_TO]
+    if outcome not in OUTCOMES or not may_work_on(actor, request):
+        return False
+    if outcome == "transferred" and not transferred_to:
+        return False
+    request.outcome, request.status, request.closed_at = outcome, "closed", now
+    request.outcome_note_enc = vault.seal(note.strip()) if note.strip() else None
+    request.transferred_to = transferred_to if outcome == "transferred" else None
+    if request.welsh_worker:
+        request.welsh_worker_given = bool(welsh_speaker)
+    session.add(request)
+    event(session, request, "outcome", actor.label, now, outcome=outcome)
     return True

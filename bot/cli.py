@@ -100,9 +100,11 @@ def worker(poll: float, lease: float) -> None:
     from bot.worker import run_forever
 
     runtime = _runtime()
-    click.echo("Adref worker is sending (SIGTERM or Ctrl-C stops it after the batch in hand).")
+    def ready() -> None:
+        click.echo("Adref worker is sending (SIGTERM or Ctrl-C stops it after the batch in hand).")
+
     try:
-        run_forever(runtime, poll=poll, lease=lease)
+        run_forever(runtime, poll=poll, lease=lease, ready=ready)
     finally:
         runtime.engine.dispose()
     click.echo("Adref worker stopped.")

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import signal
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 
 from bot.config import Settings
@@ -71,7 +71,8 @@ class Background:
         self.thread.join(timeout)
 
 
-def run_forever(runtime: Runtime, poll: float = 1.0, lease: float = 60.0) -> None:
+def run_forever(runtime: Runtime, poll: float = 1.0, lease: float = 60.0,
+                ready: Callable[[], None] | None = None) -> None:
     """`adref worker`: send until SIGTERM or Ctrl-C, then finish the batch in hand and stop."""
     stop = threading.Event()
     wake = runtime.wake
@@ -83,6 +84,8 @@ def run_forever(runtime: Runtime, poll: float = 1.0, lease: float = 60.0) -> Non
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
+    if ready is not None:
+        ready()  # only now is a SIGTERM a clean stop
     channel_senders = senders(runtime.settings)
     dispatcher = Dispatcher(runtime.engine, runtime.vault, channel_senders, wake=wake,
                             lease=timedelta(seconds=lease))

@@ -7,7 +7,7 @@ import base64
 import functools
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyotp
@@ -19,7 +19,8 @@ from bot import accounts
 from bot.content import Content
 from bot.crypto import Vault
 from bot.db import session_scope
-from bot.models import Practitioner, Team
+from bot.models import ConsentRecord, Practitioner, RhiRequest, Team
+from bot.rhi import new_reference
 
 TG_TOKEN = "123456:TEST-token"
 TG_SECRET = "webhook-secret-for-tests-0123456789"
@@ -170,3 +171,92 @@ class Dashboard:
         """Press "Sign out"."""
         return self.client.post("/dashboard/sign-out",
                                 data={"csrf_token": csrf_token(self.client, "/dashboard")})
+
+
+def add_request(session: Any, area: str | None, created_at: datetime, **fields: Any
+                ) -> RhiRequest:
+    """A request as the young person left it, with any later steps given as fields."""
+    values: dict[str, Any] = {
+        "reference": new_reference(), "language": "en", "channel": "sms", "area": area,
+        "returned_band": "today", "due_at": created_at + timedelta(hours=72),
+        "in_care": "home", "contact_method": "text", "contact_time": "any",
+        "welsh_worker": False, "created_at": created_at}
+    request = RhiRequest(**{**values, **fields})
+    session.add(request)
+    session.flush()
+    return request
+
+
+def _consent(session: Any, granted: bool, at: datetime, request: RhiRequest | None = None,
+             wording: str = "rhi-1:abc123") -> None:
+    session.add(ConsentRecord(request_id=request.id if request else None,
+                              purpose="rhi_request", granted=granted, wording_version=wording,
+                              language="en", channel="sms", recorded_at=at))
+
+
+def seed_november(engine: Engine) -> None:
+    """November 2026 with known answers (tests/test_reports.py lists them).
+
+    Cardiff: 4 requests; claimed after 2, 4 and 6 hours (median 4); first contact after
+    24, 96 and 24 hours (median 24), 2 of 4 within 72 hours of the return; completed,
+    declined, unable to contact, and one withdrawn; Welsh worker wanted 2, given 1;
+    4 consents given. Vale of Glamorgan: 1 request, claimed after 1 hour, contacted after
+    8, transferred. Gwynedd: 2 requests, claimed after 3 and 5 hours, one completed.
+    Area not given: 1 queued request, 2 refusals. Outside the month: one of each.
+    """
+    def at(day: int, hour: int, month: int = 11) -> datetime:
+        return datetime(2026, month, day, hour, tzinfo=UTC)
+
+    with session_scope(engine) as s:
+        cardiff = [
+            add_request(s, "cardiff", at(2, 10), returned_at=at(2, 8), claimed_at=at(2, 12),
+                        first_contact_at=at(3, 10), status="closed", outcome="completed",
+                        closed_at=at(4, 10), welsh_worker=True, welsh_worker_given=True),
+            add_request(s, "cardiff", at(5, 9), claimed_at=at(5, 13),
+                        first_contact_at=at(9, 9), status="closed", outcome="declined",
+                        closed_at=at(9, 10), welsh_worker=True, welsh_worker_given=False),
+            add_request(s, "cardiff", at(10, 9), returned_at=at(8, 9), claimed_at=at(10, 15),
+                        first_contact_at=at(11, 9), status="closed",
+                        outcome="unable_to_contact", closed_at=at(14, 9)),
+            add_request(s, "cardiff", at(12, 9), status="withdrawn", withdrawn_at=at(12, 10)),
+        ]
+        for request in cardiff:
+            _consent(s, True, request.created_at, request)
+        _consent(s, False, at(12, 10), cardiff[3], wording="withdrawal")
+        add_request(s, "cardiff", at(31, 23, month=10), claimed_at=at(1, 1),
+                    status="closed", outcome="completed")
+        add_request(s, "vale_of_glamorgan", at(15, 9), claimed_at=at(15, 10),
+                    first_contact_at=at(15, 17), status="closed", outcome="transferred",
+                    transferred_to="bridgend")
+        add_request(s, "gwynedd", at(16, 9), claimed_at=at(16, 12), status="closed",
+                    outcome="completed", first_contact_at=at(16, 13))
+        add_request(s, "gwynedd", at(17, 9), claimed_at=at(17, 14), status="claimed")
+        add_request(s, None, at(18, 9))
+        _consent(s, False, at(18, 8))
+        _consent(s, False, at(19, 8))
+        _consent(s, False, at(20, 8, month=10))
+
+
+def ask_for_interview(inbox: Any, *, channel: str = "sms", address: str = "+447911123456",
+                      area: str = "Caerdydd", note: str | None = None) -> str:
+    """A young person asks for an interview through the bot; the request's reference.
+
+    By SMS in Welsh (tests/conversations.py's dialog), or by Telegram in English; the area
+    they name and an optional note for the worker replace the dialog's own.
+    """
+    from sqlmodel import Session, col, select
+
+    from tests.conversations import ENGLISH_BY_TELEGRAM, WELSH_BY_SMS
+    from tests.dialog import verify_dialog
+
+    welsh = channel != "telegram"
+    dialog = list(WELSH_BY_SMS if welsh else ENGLISH_BY_TELEGRAM)
+    area_step, note_step = 6, 11
+    dialog[area_step] = (area, dialog[area_step][1])
+    if note is not None:
+        dialog[note_step] = (note, dialog[note_step][1])
+    verify_dialog(inbox, dialog, address=address, channel=channel)
+    with Session(inbox.engine) as session:
+        request = session.exec(select(RhiRequest).order_by(col(RhiRequest.id).desc())).first()
+    assert request is not None
+    return request.reference

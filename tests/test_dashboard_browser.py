@@ -1,4 +1,5 @@
-"""The dashboard in a real Chromium (tests/browser_chromium.py): sign in, switch, sign out.
+"""The dashboard in a real Chromium (tests/browser_chromium.py): sign in, switch, sign out;
+take a request from the queue to its outcome.
 
 Few and quick on purpose; tests/test_dashboard.py covers the rest through the Flask client.
 """
@@ -11,14 +12,19 @@ from pathlib import Path
 import pyotp
 import pytest
 from flask import Flask
-from playwright.sync_api import ConsoleMessage, Page, expect
+from playwright.sync_api import ConsoleMessage, Dialog, Page, expect
 from sqlalchemy import Engine
+from sqlmodel import Session, select
 
 from bot.content import Content
 from bot.crypto import Vault
+from bot.inbox import Inbox
+from bot.models import OutboxMessage
 from tests import browser_chromium
 from tests.conftest import FrozenClock
-from tests.factories import People, make_people
+from tests.factories import People, ask_for_interview, make_people
+
+NOTE = "<script>alert(1)</script><img src=x onerror=alert(2)>"
 
 
 def watch_console(tab: Page) -> list[str]:
@@ -89,6 +95,59 @@ def test_the_first_sign_in_shows_a_qr_code_to_enrol_with(
     tab.get_by_role("button", name="Confirm and sign in").click()
     expect(tab.locator("main")).to_contain_text("Signed in as Bob. Role: manager.")
     assert complaints == []
+
+
+def test_alice_claims_messages_and_closes_a_request_and_a_note_stays_inert(
+    tab: Page, people: People, clock: FrozenClock, inbox: Inbox, db_engine: Engine,
+    vault: Vault
+) -> None:
+    reference = ask_for_interview(inbox, note=NOTE)
+    complaints = watch_console(tab)
+    dialogs: list[str] = []
+
+    def heard(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    tab.on("dialog", heard)
+    tab.goto("/dashboard/sign-in?lang=en")
+    tab.get_by_label("Email address").fill(people.alice.email)
+    tab.get_by_label("Password").fill(people.alice.password)
+    tab.get_by_role("button", name="Continue").click()
+    tab.get_by_label("6-digit code").fill(pyotp.TOTP(people.alice.totp_secret).at(clock.now))
+    tab.get_by_role("button", name="Sign in").click()
+
+    row = tab.locator("table.queue tbody tr").filter(has_text=reference)
+    expect(row).to_contain_text("2 days 9 hours")  # 72 hours from the start of today
+    expect(row).to_contain_text("Wants a Welsh-speaking worker")
+    row.get_by_role("link", name=reference).click()
+    expect(tab.get_by_role("heading", level=1)).to_have_text(f"Request {reference}")
+    # The note is on the page as text: the markup in it never ran.
+    expect(tab.locator(".facts .written")).to_have_text(NOTE)
+    assert tab.locator("main script, main img").count() == 0
+
+    tab.get_by_role("button", name="Claim this request").click()
+    expect(tab.get_by_role("status")).to_have_text("You have claimed this request.")
+    tab.get_by_label("Message to the young person").fill("Can I ring you at 4pm?")
+    tab.get_by_role("button", name="Send message").click()
+    expect(tab.get_by_role("status")).to_have_text(
+        "Your message is on its way to the young person.")
+    expect(tab.locator(".conversation li.worker")).to_contain_text(
+        "Neges gan dy weithiwr: Can I ring you at 4pm?")
+    with Session(db_engine) as session:
+        [sent] = session.exec(select(OutboxMessage)).all()
+    assert (sent.channel, vault.open(sent.recipient_enc)) == ("sms", "+447911123456")
+
+    tab.get_by_label("Outcome", exact=True).select_option("completed")
+    tab.get_by_label("Note (optional, kept encrypted)").fill("<b>Went well</b>")
+    tab.get_by_role("button", name="Record the outcome and close").click()
+    expect(tab.get_by_role("status")).to_have_text(
+        "The outcome is recorded and the request is closed.")
+    expect(tab.locator("main")).to_contain_text("Interview completed")
+    expect(tab.locator("main")).to_contain_text("<b>Went well</b>")
+    tab.get_by_role("link", name="Back to the queue").click()
+    expect(tab.locator("main")).to_contain_text("No requests match.")
+    assert dialogs == [] and complaints == []
 
 
 def test_without_chromium_browser_tests_skip_and_say_why(

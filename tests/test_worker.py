@@ -93,8 +93,9 @@ def test_sigterm_stops_an_idle_worker_cleanly(tmp_path: Path) -> None:
     upgrade(f"sqlite:///{tmp_path / 'adref.db'}")
     with FakeTelegramAPI(TG_TOKEN) as api:
         worker = start_worker(tmp_path, api)
-        time.sleep(1.0)
+        assert worker.stdout is not None
+        first = worker.stdout.readline()  # printed once SIGTERM means "stop cleanly"
         worker.send_signal(signal.SIGTERM)
         output, _ = worker.communicate(timeout=20)
     assert worker.returncode == 0
-    assert "Adref worker is sending" in output and "Adref worker stopped." in output
+    assert "Adref worker is sending" in first and "Adref worker stopped." in output

@@ -18,6 +18,8 @@ Why these choices:
   replies go out without waiting for a poll. Several dispatchers are safe together: each
   outbox row is claimed with a conditional UPDATE, and only one claim can succeed. Without
   it, run `adref worker` beside the web workers.
+- On SQLite, every worker queues for one write lock: set ADREF_WORKERS to the number of
+  CPUs, not twice it (bench/README.md has the figures). 2 x CPUs is for PostgreSQL.
 """
 
 from __future__ import annotations
@@ -31,9 +33,8 @@ from bot.worker import Background
 READY_MESSAGE = "adref worker ready"
 
 
-def _cpus() -> int:
-    # The CPUs this process may run on, which a container or taskset can limit below
-    # what the machine has.
+def cpus() -> int:
+    """The CPUs this process may run on (a container or taskset can allow fewer than exist)."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
@@ -51,7 +52,7 @@ def _positive(name: str, default: int) -> int:
 
 
 bind = [os.environ.get("ADREF_BIND", "").strip() or "127.0.0.1:8000"]
-workers = _positive("ADREF_WORKERS", 2 * _cpus())
+workers = _positive("ADREF_WORKERS", 2 * cpus())
 worker_class = "gthread"
 threads = _positive("ADREF_THREADS", 4)
 # Long enough for a webhook that queues behind other writers on SQLite (busy_timeout is
@@ -62,6 +63,10 @@ graceful_timeout = 20
 # Behind a proxy that reuses connections, a little longer than gunicorn's 2 s default
 # saves a TCP handshake per webhook.
 keepalive = 5
+# Gunicorn 25.1+ opens a control socket in $XDG_RUNTIME_DIR or ~/.gunicorn by default: a
+# second instance on the same host (a staging copy, the benchmark) would take over the
+# same path. Adref's gunicorn is managed with signals, as before.
+control_socket_disable = True
 errorlog = "-"
 loglevel = "info"
 accesslog = None  # webhook URLs carry no personal data, but a log per message is noise

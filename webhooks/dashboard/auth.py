@@ -24,6 +24,7 @@ from flask import abort, current_app, g, redirect, request, url_for
 from werkzeug.wrappers import Response
 
 from bot.accounts import team_of
+from bot.casework import Actor
 from bot.db import session_scope
 from bot.models import Practitioner, Team
 from bot.runtime import Runtime
@@ -101,6 +102,13 @@ def current_areas() -> frozenset[str]:
     """The area codes the signed-in practitioner's team covers."""
     team = current_team()
     return frozenset(team.area_codes) if team else frozenset()
+
+
+def current_actor() -> Actor:
+    """The signed-in practitioner as casework sees them: id, role and the team's areas."""
+    practitioner = current_practitioner()
+    assert practitioner.id is not None
+    return Actor(practitioner.id, practitioner.role, current_areas())
 
 
 def require_area(area: str | None) -> None:

@@ -1,0 +1,1 @@
+"""Load and cost benchmarks, run from the repository root (see bench/README.md)."""

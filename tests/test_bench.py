@@ -1,0 +1,53 @@
+"""The webhook benchmark (bench/webhooks.py), run end to end at a tiny size.
+
+It runs in the normal suite, so a change that breaks the benchmark is seen at once; it
+takes about 10 s. Skip it with `-m 'not bench'`.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+# Far above the ~10 s a run takes; far below what a stuck one would take.
+TIMEOUT_SECONDS = 90
+# SIGTERM makes the benchmark stop gunicorn (up to its graceful timeout) and the fakes.
+STOP_SECONDS = 40
+
+
+@pytest.mark.bench
+def test_a_tiny_run_prints_the_table_and_passes_its_exactly_once_check() -> None:
+    command = [sys.executable, "-m", "bench.webhooks", "--conversations", "4",
+               "--workers", "1", "--threads", "2", "--duplicate-share", "0.25",
+               "--timeout", "60"]
+    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               encoding="utf-8")
+    try:
+        out, err = process.communicate(timeout=TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGTERM)
+        try:
+            out, err = process.communicate(timeout=STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            out, err = process.communicate()
+        pytest.fail(f"the benchmark took over {TIMEOUT_SECONDS} s:\n{out}\n{err}")
+
+    assert process.returncode == 0, f"exit {process.returncode}:\n{out}\n{err}"
+    assert "Traceback" not in err, err
+    lines = out.splitlines()
+    assert any(line.startswith("adref (sqlite)") for line in lines), out
+    assert any(line.startswith("ceiling") for line in lines), out
+    assert "throughput adref/ceiling:" in out
+    assert "end-to-end reply latency" in out
+    [check] = [line for line in lines if line.startswith("check:")]
+    assert check.startswith("check: PASS"), check
+    assert "4 rhi_request rows for 4 conversations" in check
+    assert "52 inbound events for 52 messages (13 delivered twice)" in check
