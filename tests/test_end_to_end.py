@@ -22,41 +22,11 @@ from bot.outbox import Dispatcher
 from bot.runtime import PUSH_CHANNELS, Runtime
 from bot.worker import senders
 from tests.conftest import FrozenClock
+from tests.conversations import ENGLISH_BY_TELEGRAM, WELSH_BY_SMS
 from tests.factories import BASE, TG_SECRET, TG_TOKEN, TW_SID, TW_TOKEN, post_update, signed_sms
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.twilio_api import FakeTwilioAPI
 from webhooks import create_app
-
-WELSH_BY_SMS = [
-    ("Shwmae", "Pa iaith hoffet ti?"),
-    ("1", "Pwy sy'n ysgrifennu?"),
-    ("1", "Beth hoffet ti ei wneud?"),
-    ("3", "Dy ddewis di yw e"),
-    ("ie", "Pryd daethost ti'n ôl?"),
-    ("heddiw", "Ym mha ardal wyt ti'n byw?"),
-    ("Wrecsam", "Wyt ti'n byw gartref neu mewn gofal?"),
-    ("1", "Sut hoffet ti i'r gweithiwr gysylltu?"),
-    ("neges destun", "Pryd mae'n amser da?"),  # by SMS: no need to ask for a number
-    ("bore", "Hoffet ti gael gweithiwr sy'n siarad Cymraeg?"),
-    ("ie", "Oes unrhyw beth hoffet ti i'r gweithiwr ei wybod?"),
-    ("hepgor", "Ga i anfon hyn?"),
-    ("anfon", "Dy gyfeirnod yw"),
-]
-ENGLISH_BY_TELEGRAM = [
-    ("/start", "Which language would you like?"),
-    ("English", "Who is writing?"),
-    ("I'm a young person", "What would you like to do?"),
-    ("Ask for a return home interview", "It's your choice"),
-    ("Yes", "When did you get back?"),
-    ("Yesterday", "Which area"),
-    ("Aberystwyth", "home or in care"),
-    ("In care", "How would you like the worker to get in touch?"),
-    ("In this chat", "When is a good time?"),
-    ("Evening", "speaks Welsh"),
-    ("No", "anything you'd like the worker to know"),
-    ("I want to talk about school", "Shall I send this?"),
-    ("Send", "Your reference is"),
-]
 
 
 @pytest.fixture
