@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from flask import Flask
@@ -11,15 +10,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
-from bot.config import Settings
-from bot.content import Content
 from bot.crypto import Vault
-from bot.inbox import Inbox
 from bot.models import Contact, Conversation, InboundEvent, RhiRequest
-from bot.runtime import Runtime
 from tests.browser import Browser, Page, verify_web_dialog
 from tests.dialog import Dialog
-from webhooks import MAX_BODY_BYTES, create_app
+from webhooks import MAX_BODY_BYTES
 
 WELSH_REQUEST: Dialog = [
     ("Cymraeg", "Pwy sy'n ysgrifennu?"),
@@ -52,21 +47,6 @@ ENGLISH_REQUEST: Dialog = [
     ("Skip", ("Area: Vale of Glamorgan", "Living: At home", "Note: (nothing)")),
     ("Send", ("Sent. Your reference is", "by the end of Monday 23 November")),
 ]
-
-
-@pytest.fixture
-def app(settings: Settings, db_engine: Engine, vault: Vault, content: Content,
-        inbox: Inbox) -> Iterator[Flask]:
-    """The app around a Runtime on this test's own database, with CSRF on as in production."""
-    app = create_app(Runtime(settings, db_engine, vault, content, inbox))
-    app.config["TESTING"] = True
-    yield app
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    """One browser's worth of cookies."""
-    return app.test_client()
 
 
 @pytest.fixture
