@@ -12,4 +12,4 @@ blueprint = Blueprint("dashboard", __name__, url_prefix="/dashboard",
                       template_folder="templates")
 
 # The modules register their routes on the blueprint when imported.
-from webhooks.dashboard import carers, home, reports, requests, signin  # noqa: E402, F401
+from webhooks.dashboard import audit, carers, home, reports, requests, signin  # noqa: E402, F401
