@@ -1,7 +1,7 @@
 """The audit trail, for admins: who saw or changed what, and when. Read-only.
 
 Nobody can edit it: there is no form here, and the database refuses UPDATE and DELETE on
-audit_event (bot/audit.py). Everyone else gets the same 404 as for a page that isn't there.
+the audit table (bot/audit.py). Everyone else gets the same 404 as for a page that isn't there.
 """
 
 from __future__ import annotations
