@@ -181,3 +181,38 @@ def test_a_permanent_error_is_not_retried_and_a_gone_recipient_is_marked(
     assert (contact.opted_out_at is not None) is marked
     sends = "Messages.create" if channel == "sms" else "sendMessage"
     assert len(fake.calls_to(sends)) == 1  # tried once, never again
+
+
+def test_a_workers_message_reaches_the_young_persons_telegram_chat_in_their_language(
+    world: tuple[FlaskClient, Dispatcher, Settings], fakes: tuple[FakeTelegramAPI, FakeTwilioAPI],
+    db_engine: Engine, vault: Vault, content: Content, clock: FrozenClock
+) -> None:
+    from bot import messages
+    from bot.casework import Actor, claim
+    from bot.db import session_scope
+    from tests.factories import make_people
+
+    client, dispatcher, _ = world
+    asyncio.run(_converse(client, dispatcher, ENGLISH_BY_TELEGRAM, "telegram"))
+    people = make_people(db_engine, content, vault)
+    alice = Actor(people.alice.id, "practitioner", frozenset({"ceredigion"}))
+    with session_scope(db_engine) as session:
+        [request] = session.exec(select(RhiRequest)).all()
+        assert claim(session, alice, request.reference, clock.now).claimed
+        sent = messages.send(session, vault, content, alice, request.reference,
+                             "Hi, it's Alice. Is tomorrow at 4 OK?", "form-1", clock.now)
+    assert sent.ok and sent.channel == "telegram"
+
+    async def drain() -> None:
+        for sender in dispatcher.senders.values():
+            await sender.start()  # type: ignore[attr-defined]
+        while await dispatcher.run_once():
+            pass
+        for sender in dispatcher.senders.values():
+            await sender.stop()  # type: ignore[attr-defined]
+
+    asyncio.run(drain())
+    last = fakes[0].calls_to("sendMessage")[-1]
+    assert str(last.params["chat_id"]) == "4242"
+    assert last.params["text"].startswith("A message from your worker")
+    assert "Is tomorrow at 4 OK?" in last.params["text"]
