@@ -110,6 +110,15 @@ class Inbox:
                           target_hours=self.target_hours, request=rhi.view(request))
             return Outcome(prompt(state, ctx), language=state.lang)
 
+    def collect(self, channel: str, address: str) -> tuple[Reply, ...]:
+        """Messages waiting for this address on a pull channel (a worker's, in the web chat)."""
+        with session_scope(self.engine) as session:
+            contact = session.exec(select(Contact).where(
+                Contact.address_hash == self.vault.lookup_hash(channel, address))).first()
+            if contact is None or contact.id is None:
+                return ()
+            return tuple(outbox.collect(session, self.vault, contact.id, self.clock()))
+
     def _receive(self, session: Session, message: Received) -> Outcome:
         now = self.clock()
         address_hash = self.vault.lookup_hash(message.channel, message.address)

@@ -213,6 +213,26 @@ class Dispatcher:
                 self.wake.clear()
 
 
+def collect(session: Session, vault: Vault, contact_id: int, now: datetime) -> list[Reply]:
+    """Hand over a pull channel's waiting messages (the web chat's), oldest first.
+
+    The web chat has no provider to push to: a worker's message waits in the outbox
+    until the young person's page next asks, and is then marked delivered.
+    """
+    rows = session.exec(
+        select(OutboxMessage)
+        .where(col(OutboxMessage.contact_id) == contact_id,
+               col(OutboxMessage.channel) == "web", col(OutboxMessage.status) == "pending")
+        .order_by(col(OutboxMessage.id))
+    ).all()
+    replies = []
+    for row in rows:
+        replies.append(Reply(vault.open(row.body_enc)))
+        row.status, row.delivery_status, row.sent_at = "delivered", "delivered", now
+        session.add(row)
+    return replies
+
+
 def cancel_pending(session: Session, contact_id: int, reason: str) -> None:
     """Give up every unsent message to a contact (they opted out, or can't be reached)."""
     session.execute(

@@ -10,7 +10,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
+from bot.channels import Received
 from bot.crypto import Vault
+from bot.inbox import Inbox
 from bot.models import Contact, Conversation, InboundEvent, RhiRequest
 from tests.browser import Browser, Page, verify_web_dialog
 from tests.dialog import Dialog
@@ -333,3 +335,31 @@ def test_the_front_page_leads_to_the_chat(client: FlaskClient) -> None:
     response = client.get("/")
     assert response.status_code in (301, 302, 303, 307, 308)
     assert response.headers["Location"].endswith("/chat")
+
+
+def test_a_workers_message_waits_for_the_web_chat_and_is_shown_once(
+    client: FlaskClient, inbox: Inbox, db_engine: Engine
+) -> None:
+    from bot.db import session_scope
+    from bot.engine import Reply
+    from bot.outbox import enqueue
+
+    client.get("/chat")
+    chat_id = _session_chat_id(client)
+    inbox.receive(Received(channel="web", address=chat_id, provider_id="w-1", text="Cymraeg"))
+    with Session(db_engine) as session:
+        contact = session.exec(select(Contact)).one()
+    with session_scope(db_engine) as session:
+        enqueue(session, inbox.vault, key="worker:1:form", contact_id=contact.id, channel="web",
+                recipient=chat_id, language="cy", now=inbox.clock(),
+                replies=[Reply("Neges gan dy weithiwr: Helo, Alice sydd yma.")])
+    first = client.get("/chat").get_data(as_text=True)
+    assert "Neges gan dy weithiwr: Helo, Alice sydd yma." in first
+    assert "ysgrifennu?" in first  # and then the question, as before
+    assert "Alice sydd yma" not in client.get("/chat").get_data(as_text=True)  # only once
+
+
+def _session_chat_id(client: FlaskClient) -> str:
+    with client.session_transaction() as session:
+        chat_id: str = session["chat_id"]
+    return chat_id

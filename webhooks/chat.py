@@ -75,10 +75,11 @@ def index() -> Response:
 
 @blueprint.get("/chat")
 def chat() -> tuple[str, int]:
-    """Show the current question, or the bilingual greeting for a new visitor."""
-    outcome = runtime_of(current_app).inbox.current(Received(
-        channel="web", address=_chat_id(), provider_id="", text=""))
-    return _page(None, outcome.replies, outcome.language)
+    """Show any message from their worker, then the current question (or the greeting)."""
+    inbox = runtime_of(current_app).inbox
+    waiting = inbox.collect("web", _chat_id())
+    outcome = inbox.current(Received(channel="web", address=_chat_id(), provider_id="", text=""))
+    return _page(None, (*waiting, *outcome.replies), outcome.language)
 
 
 @blueprint.post("/chat")
