@@ -6,7 +6,9 @@ Few and quick on purpose; tests/test_dashboard.py covers the rest through the Fl
 
 from __future__ import annotations
 
+import asyncio
 import re
+import threading
 from pathlib import Path
 
 import pyotp
@@ -16,13 +18,16 @@ from playwright.sync_api import ConsoleMessage, Dialog, Page, expect
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from bot.channels.twilio import TwilioSender
 from bot.content import Content
 from bot.crypto import Vault
 from bot.inbox import Inbox
 from bot.models import OutboxMessage
+from bot.outbox import Dispatcher
 from tests import browser_chromium
 from tests.conftest import FrozenClock
-from tests.factories import People, ask_for_interview, make_people
+from tests.factories import TW_SID, TW_TOKEN, People, ask_for_interview, make_people
+from tests.fakes.twilio_api import FakeTwilioAPI
 
 NOTE = "<script>alert(1)</script><img src=x onerror=alert(2)>"
 
@@ -137,6 +142,22 @@ def test_alice_claims_messages_and_closes_a_request_and_a_note_stays_inert(
     with Session(db_engine) as session:
         [sent] = session.exec(select(OutboxMessage)).all()
     assert (sent.channel, vault.open(sent.recipient_enc)) == ("sms", "+447911123456")
+    # ...and the young person's channel gets it: the dispatcher sends it to (fake) Twilio.
+    # Its own thread, because Playwright keeps an event loop running in this one.
+    with FakeTwilioAPI(TW_SID, TW_TOKEN) as twilio:
+        sender = TwilioSender(TW_SID, TW_TOKEN, "+447700900000", twilio.base_url)
+        dispatcher = Dispatcher(db_engine, vault, {"sms": sender}, clock=clock)
+
+        async def send_once() -> None:
+            await dispatcher.run_once()
+            await sender.stop()
+
+        thread = threading.Thread(target=asyncio.run, args=(send_once(),))
+        thread.start()
+        thread.join(30)
+        [call] = twilio.calls_to("Messages.create")
+    assert call.params["To"] == "+447911123456"
+    assert call.params["Body"] == "Neges gan dy weithiwr: Can I ring you at 4pm?"
 
     tab.get_by_label("Outcome", exact=True).select_option("completed")
     tab.get_by_label("Note (optional, kept encrypted)").fill("<b>Went well</b>")
