@@ -153,7 +153,7 @@ def demo_sign_in(runtime: Runtime, address: str) -> str:
         f"  TOTP secret:  {secret}",
         f"  otpauth URI:  {account.otpauth_uri}",
         "Add the secret or URI to an authenticator app, or compute a code with: "
-        f"python3 -c \"import pyotp; print(pyotp.TOTP('{account.totp_secret}').now())\"",
+        f".venv/bin/python -c \"import pyotp; print(pyotp.TOTP('{account.totp_secret}').now())\"",
     ])
 
 
