@@ -213,7 +213,7 @@ def service_card(content: Content, lang: str, service: Service) -> str:
 
 
 def contact_line(content: Content, lang: str, point: ContactPoint, *, adult: bool = False) -> str:
-    """One contact point as a line, e.g. "Call 0800 1111 (free)"; `adult` for "Ffoniwch"."""
+    """One contact point as a line, e.g. "Call <number> (free)"; `adult` for "Ffoniwch"."""
     value = point.value.removeprefix("https://").removeprefix("http://")
     key = f"contact.{point.kind}" + ("_keyword" if point.keyword else "")
     if adult and f"{key}.adult" in content.messages["en"]:

@@ -72,9 +72,16 @@ class Outgoing:
 
 
 class Sender(Protocol):
-    """A channel's way of sending one message; returns the provider's message id."""
+    """A channel's way of sending: opened once, then one message at a time."""
 
-    async def send(self, message: Outgoing) -> str: ...
+    async def start(self) -> None:
+        """Open what the sender keeps for its whole life (a client, a connection pool)."""
+
+    async def send(self, message: Outgoing) -> str:
+        """Send one message; return the provider's message id, or raise TransportError."""
+
+    async def stop(self) -> None:
+        """Close what start opened."""
 
 
 def enqueue(session: Session, vault: Vault, *, key: str, contact_id: int | None, channel: str,

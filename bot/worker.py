@@ -38,16 +38,12 @@ async def _run(dispatcher: Dispatcher, channel_senders: Mapping[str, Sender],
     # One event loop for the process's whole life, so Telegram's Bot keeps one
     # connection pool instead of opening a client per message.
     for sender in channel_senders.values():
-        start = getattr(sender, "start", None)
-        if start is not None:
-            await start()
+        await sender.start()
     try:
         await dispatcher.run(stop, poll=poll)
     finally:
         for sender in channel_senders.values():
-            close = getattr(sender, "stop", None)
-            if close is not None:
-                await close()
+            await sender.stop()
 
 
 class Background:

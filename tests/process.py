@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -58,3 +64,56 @@ def adref(*args: str, cwd: Path, stdin: str = "", exit_code: int = 0
 def lines(*typed: str) -> str:
     """What a person types, one message a line."""
     return "".join(f"{line}\n" for line in typed)
+
+
+@dataclass
+class Served:
+    """A running `adref serve`: its port while it runs; what it printed once stopped."""
+
+    port: int
+    stdout: str = ""
+    stderr: str = ""
+    returncode: int | None = None
+
+    def get(self, path: str) -> tuple[int, str, http.client.HTTPResponse]:
+        """GET a path on it: status, body, and the response for its headers."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            connection.request("GET", path)
+            response = connection.getresponse()
+            return response.status, response.read().decode("utf-8"), response
+        finally:
+            connection.close()
+
+
+def free_port() -> int:
+    """A loopback port nothing is listening on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextmanager
+def serving(cwd: Path, *args: str) -> Iterator[Served]:
+    """Run `adref serve ARGS` on a free port until the block ends, then stop it (SIGTERM)."""
+    served = Served(free_port())
+    process = subprocess.Popen(
+        [str(adref_command()), "serve", *args, "--port", str(served.port)], cwd=cwd,
+        env=environment(cwd / "adref.db"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None, f"adref serve exited: {process.communicate()}"
+            try:
+                socket.create_connection(("127.0.0.1", served.port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "adref serve did not open its port"
+                time.sleep(0.1)
+        yield served
+    finally:
+        process.terminate()
+        served.stdout, served.stderr = process.communicate(timeout=15)
+        served.returncode = process.returncode

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import http.client
 import json
 import re
 import socket
-import subprocess
-import time
 from pathlib import Path
 
 import click
@@ -19,7 +16,12 @@ from sqlmodel import Session, select
 from bot.cli import main
 from bot.config import Settings
 from bot.models import RhiRequest
-from tests.process import CONFIG_VARIABLES, adref, adref_command, environment, lines
+from tests.process import (
+    CONFIG_VARIABLES,
+    adref,
+    lines,
+    serving,
+)
 
 WELSH_SCRIPT = lines(
     "person ifanc", "3", "ie", "ddoe", "dwi'n byw yng Nghaerffili", "mewn gofal",
@@ -205,13 +207,6 @@ def test_db_upgrade_creates_the_tables_in_an_empty_database(
     assert "latest migration" in ok(runner.invoke(main, ["db", "upgrade"]))
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def test_serve_refuses_a_port_that_is_taken_with_a_clear_error(tmp_path: Path) -> None:
     # A real process: waitress starts threads and opens files before it binds, which a
     # refused start leaves to the process's exit to clean up.
@@ -225,32 +220,10 @@ def test_serve_refuses_a_port_that_is_taken_with_a_clear_error(tmp_path: Path) -
 
 
 def test_serve_starts_a_web_chat_that_answers_and_stops_cleanly(tmp_path: Path) -> None:
-    port = free_port()
-    process = subprocess.Popen(
-        [str(adref_command()), "serve", "--port", str(port)], cwd=tmp_path,
-        env=environment(tmp_path / "adref.db"), stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, f"adref serve exited: {process.communicate()}"
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "adref serve did not open its port"
-                time.sleep(0.1)
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        connection.request("GET", "/chat")
-        response = connection.getresponse()
-        body = response.read().decode("utf-8")
-        connection.close()
-        assert response.status == 200 and "Shwmae" in body
+    with serving(tmp_path) as served:
+        status, body, response = served.get("/chat")
+        assert status == 200 and "Shwmae" in body
         assert response.getheader("Server") == "adref"
-    finally:
-        process.terminate()
-        stdout, stderr = process.communicate(timeout=15)
-    assert process.returncode == 0, stderr
-    assert f"http://127.0.0.1:{port}/chat" in stdout
-    assert "Traceback" not in stderr
+    assert served.returncode == 0, served.stderr
+    assert f"http://127.0.0.1:{served.port}/chat" in served.stdout
+    assert "Traceback" not in served.stderr

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-import http.client
 import re
-import socket
-import subprocess
-import time
 from pathlib import Path
 
 import pyotp
@@ -23,7 +19,7 @@ from bot.db import session_scope
 from bot.models import Practitioner, Team
 from bot.runtime import Runtime
 from tests.conftest import FrozenClock
-from tests.process import adref_command, environment
+from tests.process import serving
 
 
 def ensure(engine: Engine, content: Content, vault: Vault, clock: FrozenClock
@@ -77,41 +73,13 @@ def test_production_refuses_to_start_on_a_database_with_demo_data(
     Runtime.start(settings).engine.dispose()  # development is fine with it
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def test_serve_demo_prints_how_to_sign_in_and_serves_the_dashboard(tmp_path: Path) -> None:
-    port = free_port()
-    process = subprocess.Popen(
-        [str(adref_command()), "serve", "--demo", "--port", str(port)], cwd=tmp_path,
-        env=environment(tmp_path / "adref.db"), stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, f"adref serve exited: {process.communicate()}"
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "adref serve did not open its port"
-                time.sleep(0.1)
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        connection.request("GET", "/dashboard/sign-in")
-        response = connection.getresponse()
-        body = response.read().decode("utf-8")
-        connection.close()
-        assert response.status == 200 and "Mewngofnodi" in body and "Sign in" in body
-    finally:
-        process.terminate()
-        stdout, stderr = process.communicate(timeout=15)
-    assert process.returncode == 0, stderr
-    assert f"http://127.0.0.1:{port}/dashboard/sign-in" in stdout
+    with serving(tmp_path, "--demo") as served:
+        status, body, _ = served.get("/dashboard/sign-in")
+        assert status == 200 and "Mewngofnodi" in body and "Sign in" in body
+    assert served.returncode == 0, served.stderr
+    stdout = served.stdout
+    assert f"http://127.0.0.1:{served.port}/dashboard/sign-in" in stdout
     assert "demo.manager@adref.invalid" in stdout
     assert re.search(r"password: +\S{16,}", stdout)
     assert re.search(r"TOTP secret: +([A-Z2-7]{4} ){7}[A-Z2-7]{4}", stdout)

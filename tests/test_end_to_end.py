@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 
 import pytest
@@ -53,12 +54,22 @@ def world(settings: Settings, db_engine: Engine, vault: Vault, content: Content,
         configured
 
 
+@asynccontextmanager
+async def started(dispatcher: Dispatcher) -> AsyncIterator[None]:
+    """The dispatcher's senders opened for the block and closed after it."""
+    for sender in dispatcher.senders.values():
+        await sender.start()
+    try:
+        yield
+    finally:
+        for sender in dispatcher.senders.values():
+            await sender.stop()
+
+
 async def _converse(client: FlaskClient, dispatcher: Dispatcher,
                     messages: list[tuple[str, str]], channel: str) -> None:
-    for sender in dispatcher.senders.values():
-        await sender.start()  # type: ignore[attr-defined]
     ids = itertools.count(1)
-    try:
+    async with started(dispatcher):
         for text, _ in messages:
             n = next(ids)
             if channel == "sms":
@@ -71,9 +82,6 @@ async def _converse(client: FlaskClient, dispatcher: Dispatcher,
                 assert post_update(client, update).status_code == 200
             while await dispatcher.run_once():
                 pass
-    finally:
-        for sender in dispatcher.senders.values():
-            await sender.stop()  # type: ignore[attr-defined]
 
 
 def _in_order(received: list[str], expected: list[str]) -> None:
@@ -128,16 +136,13 @@ def test_a_provider_that_fails_for_a_while_still_gets_every_message(
     fakes[1].fail_next(failure, times=2)
 
     async def run() -> None:
-        for sender in dispatcher.senders.values():
-            await sender.start()  # type: ignore[attr-defined]
-        assert signed_sms(client, "hi", "SM" + "1" * 32).status_code == 200
-        for _ in range(4):
-            await dispatcher.run_once()
-            with Session(db_engine) as session:
-                row = session.exec(select(OutboxMessage)).one()
-            clock.now = max(clock.now, row.next_attempt_at)
-        for sender in dispatcher.senders.values():
-            await sender.stop()  # type: ignore[attr-defined]
+        async with started(dispatcher):
+            assert signed_sms(client, "hi", "SM" + "1" * 32).status_code == 200
+            for _ in range(4):
+                await dispatcher.run_once()
+                with Session(db_engine) as session:
+                    row = session.exec(select(OutboxMessage)).one()
+                clock.now = max(clock.now, row.next_attempt_at)
 
     asyncio.run(run())
     with Session(db_engine) as session:
@@ -159,19 +164,16 @@ def test_a_permanent_error_is_not_retried_and_a_gone_recipient_is_marked(
     fake.fail_next(failure, times=1)
 
     async def run() -> None:
-        for sender in dispatcher.senders.values():
-            await sender.start()  # type: ignore[attr-defined]
-        if channel == "sms":
-            signed_sms(client, "hi", "SM" + "2" * 32)
-        else:
-            post_update(client, {"update_id": 9, "message": {
-                "message_id": 9, "date": 1763737200, "text": "hi",
-                "chat": {"id": 4242, "type": "private"}}})
-        for _ in range(3):
-            await dispatcher.run_once()
-            clock.now = clock.now.replace(hour=clock.now.hour + 1)
-        for sender in dispatcher.senders.values():
-            await sender.stop()  # type: ignore[attr-defined]
+        async with started(dispatcher):
+            if channel == "sms":
+                signed_sms(client, "hi", "SM" + "2" * 32)
+            else:
+                post_update(client, {"update_id": 9, "message": {
+                    "message_id": 9, "date": 1763737200, "text": "hi",
+                    "chat": {"id": 4242, "type": "private"}}})
+            for _ in range(3):
+                await dispatcher.run_once()
+                clock.now = clock.now.replace(hour=clock.now.hour + 1)
 
     asyncio.run(run())
     with Session(db_engine) as session:
@@ -204,12 +206,9 @@ def test_a_workers_message_reaches_the_young_persons_telegram_chat_in_their_lang
     assert sent.ok and sent.channel == "telegram"
 
     async def drain() -> None:
-        for sender in dispatcher.senders.values():
-            await sender.start()  # type: ignore[attr-defined]
-        while await dispatcher.run_once():
-            pass
-        for sender in dispatcher.senders.values():
-            await sender.stop()  # type: ignore[attr-defined]
+        async with started(dispatcher):
+            while await dispatcher.run_once():
+                pass
 
     asyncio.run(drain())
     last = fakes[0].calls_to("sendMessage")[-1]

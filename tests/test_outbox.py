@@ -25,6 +25,12 @@ class ScriptedSender:
         self.failures = failures or []
         self.sent: list[Outgoing] = []
 
+    async def start(self) -> None:
+        """Nothing to open."""
+
+    async def stop(self) -> None:
+        """Nothing to close."""
+
     async def send(self, message: Outgoing) -> str:
         if self.failures:
             raise self.failures.pop(0)

@@ -71,13 +71,13 @@ def dispatch(dispatcher: Dispatcher) -> None:
     """Send everything due, in a thread: Playwright's sync API holds this thread's loop."""
     async def drain() -> None:
         for sender in dispatcher.senders.values():
-            await sender.start()  # type: ignore[attr-defined]
+            await sender.start()
         try:
             while await dispatcher.run_once():
                 pass
         finally:
             for sender in dispatcher.senders.values():
-                await sender.stop()  # type: ignore[attr-defined]
+                await sender.stop()
 
     thread = threading.Thread(target=asyncio.run, args=(drain(),))
     thread.start()
