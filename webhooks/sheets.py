@@ -87,7 +87,7 @@ def _other(lang: str) -> str:
 def _href(point: ContactPoint) -> str | None:
     """Where tapping a contact point should lead; None where a link would mislead."""
     # National digits as printed: the audience dials from UK phones, and short numbers
-    # (999, 101, 116 000) have no international form.
+    # (the emergency and helpline short codes) have no international form.
     digits = re.sub(r"\D", "", point.value)
     if point.kind in ("phone", "phone_welsh"):
         return f"tel:{digits}"
