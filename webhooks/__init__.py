@@ -36,10 +36,11 @@ def create_app(runtime: Runtime | None = None) -> Flask:
     app.extensions["adref"] = runtime
     csrf = CSRFProtect(app)
 
-    from webhooks import chat, sheets, telegram, twilio
+    from webhooks import chat, health, sheets, telegram, twilio
     from webhooks.dashboard import blueprint as dashboard
 
     app.register_blueprint(chat.blueprint)
+    app.register_blueprint(health.blueprint)
     app.register_blueprint(sheets.blueprint)
     app.register_blueprint(dashboard)
     # Providers can't hold a CSRF token: these prove who they are by signature instead.
