@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
@@ -20,6 +21,7 @@ from bot.inbox import Inbox
 from bot.runtime import Runtime
 from tests.browser_chromium import chromium, live_server, tab  # noqa: F401  (fixtures)
 from tests.factories import Dashboard, People, make_people
+from tests.process import CONFIG_VARIABLES
 from webhooks import create_app
 
 # Fixed keys keep failures reproducible; they protect nothing.
@@ -119,3 +121,15 @@ def people(db_engine: Engine, content: Content, vault: Vault) -> People:
 def dashboard(client: FlaskClient, clock: FrozenClock) -> Dashboard:
     """Signing in and out of the dashboard with the test's client, at the frozen time."""
     return Dashboard(client, clock)
+
+
+@pytest.fixture
+def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings: Settings,
+           db_engine: Engine) -> CliRunner:
+    """A runner for `adref` in tmp_path, on this test's database, with keys made there."""
+    for name in CONFIG_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(f"{name}_FILE", raising=False)
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    monkeypatch.chdir(tmp_path)
+    return CliRunner()

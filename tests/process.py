@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 
 # Everything bot.config reads: a test must not pick up the developer's own setup.
 CONFIG_VARIABLES = (
@@ -117,3 +118,10 @@ def serving(cwd: Path, *args: str) -> Iterator[Served]:
         process.terminate()
         served.stdout, served.stderr = process.communicate(timeout=15)
         served.returncode = process.returncode
+
+
+def ok(result: Result) -> str:
+    """The output of a click command (run by CliRunner) that must have succeeded."""
+    assert result.exit_code == 0, f"exit {result.exit_code}:\n{result.output}"
+    assert result.exception is None, result.exception
+    return result.output

@@ -9,17 +9,16 @@ from pathlib import Path
 
 import click
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 from sqlalchemy import Engine, inspect
 from sqlmodel import Session, select
 
 from bot.cli import main
-from bot.config import Settings
 from bot.models import RhiRequest
 from tests.process import (
-    CONFIG_VARIABLES,
     adref,
     lines,
+    ok,
     serving,
 )
 
@@ -35,23 +34,6 @@ ENGLISH_SCRIPT = lines(
 REFERENCE = re.compile(r"\b[A-Z2-9]{4}-[A-Z2-9]{4}\b")
 
 
-@pytest.fixture
-def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings: Settings,
-           db_engine: Engine) -> CliRunner:
-    """A runner for `adref` in tmp_path, on this test's database, with keys made there."""
-    for name in CONFIG_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(f"{name}_FILE", raising=False)
-    monkeypatch.setenv("DATABASE_URL", settings.database_url)
-    monkeypatch.chdir(tmp_path)
-    return CliRunner()
-
-
-def ok(result: Result) -> str:
-    """The output of a command that must have succeeded."""
-    assert result.exit_code == 0, f"exit {result.exit_code}:\n{result.output}"
-    assert result.exception is None, result.exception
-    return result.output
 
 
 def queue_json(runner: CliRunner) -> list[dict[str, object]]:

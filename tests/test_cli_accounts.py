@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import getpass
-from pathlib import Path
 
 import click
 import pytest
@@ -13,28 +12,12 @@ from sqlmodel import Session, select
 
 from bot import cli_accounts
 from bot.cli_accounts import practitioner, team
-from bot.config import Settings
 from bot.models import Practitioner
-from tests.process import CONFIG_VARIABLES
+from tests.process import ok
 
 PASSWORD = "a long and unusual passphrase"
 
 
-@pytest.fixture
-def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings: Settings,
-           db_engine: Engine) -> CliRunner:
-    """A runner in tmp_path, on this test's database, with keys made there."""
-    for name in CONFIG_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(f"{name}_FILE", raising=False)
-    monkeypatch.setenv("DATABASE_URL", settings.database_url)
-    monkeypatch.chdir(tmp_path)
-    return CliRunner()
-
-
-def ok(result: Result) -> str:
-    assert result.exit_code == 0, f"exit {result.exit_code}:\n{result.output}"
-    return result.output
 
 
 def add_cardiff(runner: CliRunner) -> str:
