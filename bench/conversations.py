@@ -23,9 +23,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-import httpx
 from twilio.request_validator import RequestValidator
 
+from bench.http import HttpError, Pool
 from bot.channels import sms, telegram
 from bot.clock import utcnow
 from bot.content import Content
@@ -187,31 +187,32 @@ async def drive(base_url: str, conversations: Sequence[Conversation], timeout: f
 
 async def _converse(base_url: str, conversation: Conversation, pauses: list[float],
                     load: Load) -> None:
-    # A client per conversation, as each person is a phone of their own: one shared pool
-    # of a hundred connections costs httpx milliseconds of CPU per request to manage, and
-    # the load generator, not the server, became what was measured. Two connections: one
-    # more for a duplicate in flight. No proxies from the environment: loopback only.
-    limits = httpx.Limits(max_connections=2, max_keepalive_connections=2)
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, trust_env=False,
-                                 timeout=REQUEST_TIMEOUT_SECONDS) as client:
+    # Connections of its own per conversation, as each person is a phone of their own:
+    # one more opens only while a duplicate is in flight. bench.http, not httpx: httpx
+    # costs milliseconds of CPU a request, and the load generator, not the server, became
+    # what was measured. It speaks to the loopback address it is given, never a proxy.
+    pool = Pool(base_url)
+    try:
         for index, message in enumerate(conversation.messages):
             if pauses[index]:
                 await asyncio.sleep(pauses[index])
             load.sent_at[(conversation.address, index)] = time.monotonic()
             async with asyncio.TaskGroup() as copies:
                 for _ in range(2 if message.twice else 1):
-                    copies.create_task(_post(client, message, load))
+                    copies.create_task(_post(pool, message, load))
+    finally:
+        pool.close()
 
 
-async def _post(client: httpx.AsyncClient, message: Message, load: Load) -> None:
+async def _post(pool: Pool, message: Message, load: Load) -> None:
     start = time.monotonic()
     try:
-        response = await client.post(message.path, content=message.body,
-                                     headers=message.headers)
-    except httpx.HTTPError as error:
+        async with asyncio.timeout(REQUEST_TIMEOUT_SECONDS):
+            answer = await pool.post(message.path, message.body, message.headers)
+    except (HttpError, TimeoutError) as error:
         load.failures.append(f"{message.path}: {type(error).__name__}")
         return
-    if response.status_code != 200:
-        load.failures.append(f"{message.path}: HTTP {response.status_code}")
+    if answer.status != 200:
+        load.failures.append(f"{message.path}: HTTP {answer.status}")
         return
     load.latencies.append(time.monotonic() - start)

@@ -59,6 +59,14 @@ def table(result: dict[str, Any]) -> str:
                  f"{targets['ceiling']['bench_cpu_s']:.1f} s")
     ratio = result["throughput_ratio"]
     lines.append(f"throughput adref/ceiling: {'-' if ratio is None else f'{ratio:.2f}'}")
+    cpu = result.get("cpu_ms_per_message") or {}
+    if cpu:
+        lines.append(f"CPU per message: web workers {number(cpu.get('web_workers'))} ms, "
+                     f"PostgreSQL {number(cpu.get('postgres'))} ms, this process (load "
+                     f"generator and fakes) {number(cpu.get('bench'))} ms")
+    if result.get("worker_rss_mib"):
+        lines.append("web worker memory after the load (RSS): "
+                     + ", ".join(f"{m:.0f} MiB" for m in result["worker_rss_mib"]))
     reply = result["reply_latency_ms"]
     lines.append(f"end-to-end reply latency (webhook sent -> first reply at the fake API): "
                  f"p50 {number(reply['p50'])} ms, p95 {number(reply['p95'])} ms")

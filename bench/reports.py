@@ -1,17 +1,22 @@
-"""How long the queue page's SQL and the monthly report take on a large SQLite database.
+"""How long the queue page and the monthly report take on a large database.
 
-    .venv/bin/python -m bench.reports                  # 100,000 requests, 20 runs each
+    .venv/bin/python -m bench.reports                  # SQLite, 100,000 requests, 20 runs each
+    .venv/bin/python -m bench.reports --database-url postgresql+psycopg://... \
+        --requests 100000 1000000                      # an empty PostgreSQL database, grown
     .venv/bin/python -m bench.reports --requests 5000 --runs 5 --json
 
-1. Migrate a fresh SQLite file in a temporary directory.
-2. Bulk-insert the requests (one executemany per batch, not one ORM object each), spread
-   over twelve months and all 22 areas, a tenth with no area; most closed, some open,
-   with claim and first-contact times; a granted consent for each, and some refusals.
-3. Time the queue's first page (bot.queue.page, as a Cardiff manager sees it) and the
-   monthly report (bot.reports.monthly, for that manager and for an admin), each --runs
-   times, and print p50 and p95 in milliseconds.
-4. Time the whole pages as a signed-in manager gets them through the Flask app (session
-   check, SQL, rendering, the audit row): GET /dashboard and GET /dashboard/reports.
+1. Migrate the database (a fresh SQLite file in a temporary directory unless one is
+   given) and add the personas of tests/factories.py: Bob manages the Cardiff team, Dee
+   is an admin.
+2. Grow it to each size in turn, spread over twelve months and the 22 areas, a tenth with
+   no area; most closed, some open, with claim and first-contact times; a consent for
+   each, and some refusals. On PostgreSQL, bench/bulk.py writes the rows in SQL, shaped
+   as the app writes them, a million in about a minute; on SQLite, one executemany per
+   batch.
+3. Time the queue's first page (bot.queue.page, as Bob sees it) and the monthly report
+   (bot.reports.monthly, for Bob and for Dee), each --runs times: p50 and p95 in ms.
+4. Time the whole pages as Bob and Dee get them through the Flask app (session check,
+   SQL, rendering, the audit row): GET /dashboard and GET /dashboard/reports.
 """
 
 from __future__ import annotations
@@ -20,52 +25,61 @@ import argparse
 import json
 import random
 import statistics
+import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
+from typing import Any
 
+from flask.testing import FlaskClient
 from sqlalchemy import Engine, insert
 from sqlmodel import Session
 
+from bench import bulk
 from bot import queue, reports
 from bot.casework import Actor
 from bot.clock import utcnow
 from bot.config import Settings, default_content_dir
-from bot.content import load
+from bot.content import Content, load
 from bot.crypto import Vault
 from bot.db import make_engine, upgrade
 from bot.inbox import Inbox
 from bot.models import OUTCOMES, ConsentRecord, RhiRequest
 from bot.runtime import Runtime
-from tests.factories import Dashboard, make_people
+from tests.factories import Dashboard, People, make_people
 from webhooks import create_app
 
 BATCH = 5_000
 NOW = datetime(2026, 11, 21, 15, 0, tzinfo=UTC)
 YEAR_AGO = NOW - timedelta(days=365)
+KEY = bytes(range(32))  # the data key: these rows protect nothing
 
 
-def seed(session: Session, count: int, areas: list[str], rng: random.Random) -> None:
-    """Insert count requests and their consents in batches."""
-    for start in range(0, count, BATCH):
+def seed(session: Session, first: int, count: int, areas: list[str], holders: list[int],
+         rng: random.Random) -> None:
+    """Insert count requests (numbered from first) and their consents, in batches."""
+    for start in range(first, first + count, BATCH):
         requests, consents = [], []
-        for n in range(start, min(start + BATCH, count)):
-            created = YEAR_AGO + timedelta(seconds=rng.randrange(365 * 86400))
+        for n in range(start, min(start + BATCH, first + count)):
+            # In the order they came, as the app inserts them: a month's rows lie together.
+            created = YEAR_AGO + timedelta(days=365 * (n - first + rng.random()) / count)
             closed = created < NOW - timedelta(days=7) or rng.random() < 0.5
             claimed = created + timedelta(hours=rng.expovariate(1 / 6))
             contact = claimed + timedelta(hours=rng.expovariate(1 / 30))
             welsh = rng.random() < 0.2
+            status = "closed" if closed else rng.choice(("queued", "claimed"))
             requests.append({
                 "reference": f"B{n:09d}", "language": "cy" if welsh else "en",
                 "channel": "sms", "area": None if rng.random() < 0.1 else rng.choice(areas),
                 "returned_band": "today", "returned_at": created - timedelta(hours=2),
                 "due_at": created + timedelta(hours=70), "in_care": "home",
                 "contact_method": "text", "contact_time": "any", "welsh_worker": welsh,
-                "status": "closed" if closed else rng.choice(("queued", "claimed")),
-                "urgent": rng.random() < 0.05,
-                "claimed_at": claimed if closed or rng.random() < 0.5 else None,
+                "status": status, "urgent": rng.random() < 0.05,
+                "claimed_by": rng.choice(holders) if status != "queued" else None,
+                "claimed_at": claimed if status != "queued" else None,
                 "first_contact_at": contact if closed else None,
                 "outcome": rng.choice(OUTCOMES) if closed else None,
                 "welsh_worker_given": (rng.random() < 0.7) if welsh else None,
@@ -89,67 +103,110 @@ def timed(runs: int, work: Callable[[], object]) -> dict[str, float]:
     return {"p50_ms": round(statistics.median(took), 2), "p95_ms": round(cuts[18], 2)}
 
 
-def _pages(engine: Engine, url: str, runs: int) -> dict[str, dict[str, float]]:
-    """The queue page and the report page, whole, for Bob (a Cardiff manager)."""
+def run(url: str, sizes: Sequence[int], runs: int) -> list[dict[str, Any]]:
+    """Grow the migrated-or-empty database at url to each size in turn; time each."""
+    if list(sizes) != sorted(sizes) or not sizes or sizes[0] < 1:
+        raise ValueError("the sizes must be positive and growing")
+    upgrade(url)
+    engine = make_engine(url)
     content = load(default_content_dir())
-    vault = Vault(bytes(range(32)))
+    vault = Vault(KEY)
+    try:
+        people = make_people(engine, content, vault)
+        holders = [people.alice.id, people.bob.id, people.charlie.id]
+        clients = _signed_in(engine, url, content, vault, people)
+        areas = [area.code for area in content.areas]
+        results, have, rng = [], 0, random.Random(7)
+        for size in sizes:
+            began = time.perf_counter()
+            if engine.dialect.name == "postgresql":
+                bulk.seed(engine, areas, holders, vault, have + 1, size, NOW,
+                          progress=lambda done: _say(f"{done:,} requests"))
+            else:
+                with Session(engine) as session:
+                    seed(session, have, size - have, areas, holders, rng)
+            seeded, have = time.perf_counter() - began, size
+            _say(f"{size:,} requests seeded in {seeded:.1f} s; timing")
+            results.append({"requests": size, "seed_seconds": round(seeded, 1),
+                            **_queries(engine, runs), **_pages(clients, runs)})
+        return results
+    finally:
+        engine.dispose()
+
+
+def _queries(engine: Engine, runs: int) -> dict[str, dict[str, float]]:
+    """The SQL alone, for Bob (a Cardiff manager) and for an admin."""
+    manager = Actor(1, "manager", frozenset({"cardiff", "vale_of_glamorgan"}))
+    areas, unsure = reports.scope(manager)
+    month = reports.month_bounds(2026, 10)
+    with Session(engine) as session:
+        return {
+            "queue_page": timed(runs, lambda: queue.page(
+                session, manager, queue.Filters(), NOW)),
+            "report_manager": timed(runs, lambda: reports.monthly(
+                session, areas, *month, 72, unsure=unsure)),
+            "report_admin": timed(runs, lambda: reports.monthly(session, None, *month, 72)),
+        }
+
+
+def _signed_in(engine: Engine, url: str, content: Content, vault: Vault, people: People
+               ) -> dict[str, FlaskClient]:
+    """A browser each for Bob (a Cardiff manager) and Dee (an admin), signed in."""
     settings = Settings(database_url=url, secret_key="bench-secret-key-" + "x" * 32,
-                        data_key=bytes(range(32)))
-    inbox = Inbox(engine, vault, content, 72)
-    app = create_app(Runtime(settings, engine, vault, content, inbox))
-    people = make_people(engine, content, vault)
-    dashboard = Dashboard(app.test_client(), utcnow)
-    dashboard.sign_in(people.bob)
-    client = dashboard.client
+                        data_key=KEY)
+    app = create_app(Runtime(settings, engine, vault, content, Inbox(engine, vault, content,
+                                                                     72)))
+    clients = {}
+    for name, persona in (("manager", people.bob), ("admin", people.dee)):
+        dashboard = Dashboard(app.test_client(), utcnow)
+        dashboard.sign_in(persona)
+        clients[name] = dashboard.client
+    return clients
 
-    def get(path: str) -> None:
+
+def _pages(clients: dict[str, FlaskClient], runs: int) -> dict[str, dict[str, float]]:
+    """The queue page and the report page, whole, as each signed-in browser gets them."""
+    def get(client: FlaskClient, path: str) -> None:
         response = client.get(path)
-        assert response.status_code == 200, (path, response.status_code)
+        if response.status_code != 200:
+            raise RuntimeError(f"GET {path}: HTTP {response.status_code}")
 
-    return {"queue_page_http": timed(runs, lambda: get("/dashboard")),
-            "report_page_http": timed(runs, lambda: get("/dashboard/reports?month=2026-10"))}
+    found = {}
+    for who, client in clients.items():
+        found[f"queue_page_http_{who}"] = timed(runs, partial(get, client, "/dashboard"))
+        found[f"report_page_http_{who}"] = timed(
+            runs, partial(get, client, "/dashboard/reports?month=2026-10"))
+    return found
+
+
+def _say(message: str) -> None:
+    print(f"bench.reports: {message}", file=sys.stderr, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Seed, time, print."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=100_000)
-    parser.add_argument("--runs", type=int, default=20)
+    parser = argparse.ArgumentParser(prog="python -m bench.reports",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default=None,
+                        help="an empty (or migrated) database instead of a fresh SQLite file")
+    parser.add_argument("--requests", type=int, nargs="+", default=[100_000],
+                        help="sizes to grow to and time, smallest first")
+    parser.add_argument("--runs", type=int, default=20, help="timed runs of each")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
-    areas = [area.code for area in load(default_content_dir()).areas]
-    with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite:///{Path(folder) / 'bench.db'}"
-        upgrade(url)
-        engine = make_engine(url)
-        try:
-            began = time.perf_counter()
-            with Session(engine) as session:
-                seed(session, args.requests, areas, random.Random(7))
-            seeded = time.perf_counter() - began
-            manager = Actor(1, "manager", frozenset({"cardiff", "vale_of_glamorgan"}))
-            month = reports.month_bounds(2026, 10)
-            with Session(engine) as session:
-                figures = {
-                    "queue_page": timed(args.runs, lambda: queue.page(
-                        session, manager, queue.Filters(), NOW)),
-                    "report_manager": timed(args.runs, lambda: reports.monthly(
-                        session, *reports.scope(manager)[:1], *month, 72,
-                        unsure=reports.scope(manager)[1])),
-                    "report_admin": timed(args.runs, lambda: reports.monthly(
-                        session, None, *month, 72)),
-                }
-            figures.update(_pages(engine, url, args.runs))
-        finally:
-            engine.dispose()
-    result = {"requests": args.requests, "runs": args.runs,
-              "seed_seconds": round(seeded, 1), **figures}
+    with tempfile.TemporaryDirectory(prefix="adref-reports-") as folder:
+        url = args.database_url or f"sqlite:///{Path(folder) / 'bench.db'}"
+        results = run(url, args.requests, args.runs)
     if args.json:
-        print(json.dumps(result))
-    else:
-        print(f"{args.requests:,} requests seeded in {seeded:.1f} s; {args.runs} runs each")
-        for name, times in figures.items():
-            print(f"  {name:16} p50 {times['p50_ms']:8.2f} ms   p95 {times['p95_ms']:8.2f} ms")
+        print(json.dumps({"runs": args.runs, "sizes": results}))
+        return 0
+    for result in results:
+        print(f"{result['requests']:,} requests seeded in {result['seed_seconds']:.1f} s; "
+              f"{args.runs} runs each")
+        for name, times in result.items():
+            if isinstance(times, dict):
+                print(f"  {name:24} p50 {times['p50_ms']:8.2f} ms   "
+                      f"p95 {times['p95_ms']:8.2f} ms")
     return 0
 
 

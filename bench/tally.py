@@ -1,9 +1,11 @@
 """Counting what a run left behind: replies at the fakes, rows in the database.
 
-A run's rows are those above the highest ids before it (`mark_before`), so a database kept
-between runs gives the same counts. A chat's replies arrive in the order they were
-written (the dispatcher sends only a contact's oldest unsent message), and the dialogue
-says how many replies each message gets: so each reply is matched to its message.
+A run's rows are those above the highest ids before it (`mark_before`), and its replies
+those the fakes received after it, so a database and fakes kept between runs (PostgreSQL,
+or a second load on the same server) give the same counts. A chat's replies arrive in the
+order they were written (the dispatcher sends only a contact's oldest unsent message), and
+the dialogue says how many replies each message gets: so each reply is matched to its
+message.
 """
 
 from __future__ import annotations
@@ -27,11 +29,14 @@ UNSENT = ("pending", "sending")
 
 @dataclass
 class Marks:
-    """The highest row ids before the run: what comes after is this run's."""
+    """The highest row ids and the fakes' call counts before the run: what comes after is
+    this run's."""
 
     request: int = 0
     event: int = 0
     outbox: int = 0
+    telegram_calls: int = 0
+    twilio_calls: int = 0
 
 
 @dataclass
@@ -53,13 +58,14 @@ class Check:
         return not self.problems
 
 
-def mark_before(engine: Engine) -> Marks:
-    """The highest ids so far, before the run."""
+def mark_before(engine: Engine, telegram: FakeTelegramAPI, twilio: FakeTwilioAPI) -> Marks:
+    """The highest ids and the calls so far, before the run."""
     with Session(engine) as session:
         return Marks(
             request=session.exec(select(func.max(RhiRequest.id))).one() or 0,
             event=session.exec(select(func.max(InboundEvent.id))).one() or 0,
-            outbox=session.exec(select(func.max(OutboxMessage.id))).one() or 0)
+            outbox=session.exec(select(func.max(OutboxMessage.id))).one() or 0,
+            telegram_calls=len(telegram.calls), twilio_calls=len(twilio.calls))
 
 
 def drain(engine: Engine, marks: Marks, telegram: FakeTelegramAPI, twilio: FakeTwilioAPI,
@@ -68,7 +74,7 @@ def drain(engine: Engine, marks: Marks, telegram: FakeTelegramAPI, twilio: FakeT
     expected = sum(m.replies for c in conversations for m in c.messages)
     until = min(deadline, time.monotonic() + DRAIN_SECONDS)
     while time.monotonic() < until:
-        arrived = len(telegram.calls_to("sendMessage")) + len(twilio.calls_to("Messages.create"))
+        arrived = sum(len(r) for r in collect_replies(telegram, twilio, marks).values())
         # The database is only asked once the fakes look complete: on SQLite, every
         # question is a transaction that would queue with the writers being measured.
         if arrived >= expected and unsent(engine, marks) == 0:
@@ -84,13 +90,16 @@ def unsent(engine: Engine, marks: Marks) -> int:
             col(OutboxMessage.id) > marks.outbox, col(OutboxMessage.status).in_(UNSENT))).one()
 
 
-def collect_replies(telegram: FakeTelegramAPI, twilio: FakeTwilioAPI) -> dict[str, list[Call]]:
-    """Every message the fakes were asked to send, by the chat or number it went to."""
+def collect_replies(telegram: FakeTelegramAPI, twilio: FakeTwilioAPI, marks: Marks
+                    ) -> dict[str, list[Call]]:
+    """Every message the fakes were asked to send since the marks, by chat or number."""
     replies: dict[str, list[Call]] = {}
-    for call in telegram.calls_to("sendMessage"):
-        replies.setdefault(str(call.params.get("chat_id")), []).append(call)
-    for call in twilio.calls_to("Messages.create"):
-        replies.setdefault(str(call.params.get("To")), []).append(call)
+    for call in telegram.calls[marks.telegram_calls:]:
+        if call.method == "sendMessage":
+            replies.setdefault(str(call.params.get("chat_id")), []).append(call)
+    for call in twilio.calls[marks.twilio_calls:]:
+        if call.method == "Messages.create":
+            replies.setdefault(str(call.params.get("To")), []).append(call)
     return replies
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from bot.crypto import Vault
+from bot.db import has_row_locks
 from bot.models import OUTCOMES, RhiRequest
 from bot.rhi import event
 
@@ -66,21 +67,35 @@ def find(session: Session, actor: Actor, reference: str) -> RhiRequest:
 def claim(session: Session, actor: Actor, reference: str, now: datetime) -> ClaimResult:
     """Take a queued request. Two practitioners at once: exactly one wins.
 
-    The claim is one conditional UPDATE that only changes a row still queued and
-    unclaimed; whoever's UPDATE changes no row has lost, and is told who won.
+    1. Read the request if it is still queued and unclaimed. On PostgreSQL the read locks
+       the row, and skips it if another claim has it locked: that claim is ahead. SQLite
+       has no row locks, but its writers take turns (BEGIN IMMEDIATE, bot.db).
+    2. Claim it with one conditional UPDATE that only changes a row still queued and
+       unclaimed; whoever changes no row has lost.
+    3. The loser reads the row again once the winner's transaction has ended (on
+       PostgreSQL, FOR SHARE waits for it), and is told who won.
     """
     request = find(session, actor, reference)
-    won = session.execute(
-        update(RhiRequest)
-        .where(col(RhiRequest.id) == request.id, col(RhiRequest.status) == "queued",
-               col(RhiRequest.claimed_by).is_(None))
-        .values(status="claimed", claimed_by=actor.id, claimed_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount == 1  # type: ignore[attr-defined]
-    session.refresh(request)
-    if won:
-        event(session, request, "claimed", actor.label, now)
-        return ClaimResult(True, actor.id)
+    still_open = (col(RhiRequest.id) == request.id, col(RhiRequest.status) == "queued",
+                  col(RhiRequest.claimed_by).is_(None))
+    claimable = select(RhiRequest.id).where(*still_open)
+    locks_rows = has_row_locks(session.get_bind())
+    if locks_rows:
+        # NO KEY: the lock an UPDATE takes anyway. It still lets other transactions add
+        # to the request's timeline (rows that refer to it) while the claim commits.
+        claimable = claimable.with_for_update(skip_locked=True, key_share=True)
+    if session.exec(claimable).first() is not None:
+        won = session.exec(
+            update(RhiRequest)
+            .where(*still_open)
+            .values(status="claimed", claimed_by=actor.id, claimed_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount == 1
+        if won:
+            session.refresh(request)
+            event(session, request, "claimed", actor.label, now)
+            return ClaimResult(True, actor.id)
+    session.refresh(request, with_for_update={"read": True} if locks_rows else None)
     return ClaimResult(False, request.claimed_by)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import logging
 import os
 import signal
 import sys
@@ -15,7 +14,7 @@ from pathlib import Path
 import click
 from sqlmodel import Session
 
-from bot import catalogs, cli_accounts, cli_channels, cli_leaflets, rhi
+from bot import catalogs, cli_accounts, cli_channels, cli_leaflets, logs, rhi
 from bot.config import ConfigError, Settings
 from bot.content import LANGS, ContentError
 from bot.db import upgrade
@@ -32,9 +31,13 @@ def _settings() -> Settings:
 def _runtime() -> Runtime:
     settings = _settings()
     try:
-        return Runtime.start(settings, migrate=migrates_itself(settings))
+        runtime = Runtime.start(settings, migrate=migrates_itself(settings))
     except ConfigError as error:
         raise click.ClickException(str(error)) from error
+    # Every command closes its connections when it ends, however it ends: a PostgreSQL
+    # server counts open connections, and a test runner reuses this process.
+    click.get_current_context().call_on_close(runtime.engine.dispose)
+    return runtime
 
 
 def _stop(signum: int, frame: object) -> None:
@@ -75,7 +78,8 @@ def serve(host: str, port: int, threads: int, demo: bool) -> None:
         runtime.engine.dispose()
         raise click.ClickException(f"cannot listen on {host}:{port}: {error.strerror}"
                                    ) from error
-    logging.basicConfig()  # so that waitress's warnings are seen
+    # Waitress's warnings and the app's own lines, as LOG_FORMAT says (JSON in production).
+    logs.configure(runtime.settings.log_format == "json", runtime.settings.log_level)
     # systemd, Docker and `kill` stop a service with SIGTERM; treat it as Ctrl-C.
     signal.signal(signal.SIGTERM, _stop)
     dispatcher = Background(runtime)
@@ -100,6 +104,7 @@ def worker(poll: float, lease: float) -> None:
     from bot.worker import run_forever
 
     runtime = _runtime()
+    logs.configure(runtime.settings.log_format == "json", runtime.settings.log_level)
     def ready() -> None:
         click.echo("Adref worker is sending (SIGTERM or Ctrl-C stops it after the batch in hand).")
 

@@ -11,10 +11,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DATA_KEY_BYTES = 32
+# More proxies than this in front of one service is a misreading of the setting.
+MAX_PROXY_HOPS = 5
 MIN_SECRET_KEY_CHARS = 32
 SECRET_KEY_FILE = ".adref-secret-key"
 DATA_KEY_FILE = ".adref-data-key"
 ENVIRONMENTS = ("development", "production")
+LOG_FORMATS = ("json", "text")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# Long enough that guessing it through the 401s is hopeless (e.g. `openssl rand -hex 32`).
+MIN_METRICS_TOKEN_CHARS = 16
 
 # Values people paste from examples. Compared after lower-casing and dropping
 # everything but letters and digits, so "change-me" and "CHANGE_ME" both match.
@@ -51,12 +57,28 @@ class Settings:
     twilio_auth_token: str | None = field(default=None, repr=False)
     twilio_from: str | None = None
     twilio_api_base_url: str | None = None
+    log_format: str = "text"  # "json" in production: one object per line for a collector
+    log_level: str = "INFO"
+    # GET /metrics answers only with this bearer token; without one it is off (404).
+    metrics_token: str | None = field(default=None, repr=False)
+    # prometheus_client's multiprocess directory (gunicorn makes one when unset), so that
+    # /metrics sums the counts of every worker process rather than the one that answers.
+    metrics_multiproc_dir: Path | None = None
+    # How many proxies (a load balancer, a TLS terminator) stand in front and set
+    # X-Forwarded-For/-Proto. Zero trusts no such header, since a client could forge it.
+    proxy_hops: int = 0
 
     def __post_init__(self) -> None:
         if len(self.data_key) != DATA_KEY_BYTES:
             raise ConfigError(f"the data key must be {DATA_KEY_BYTES} bytes")
         if self.rhi_target_hours <= 0:
             raise ConfigError("RHI_TARGET_HOURS must be a positive number of hours")
+        if not 0 <= self.proxy_hops <= MAX_PROXY_HOPS:
+            raise ConfigError(f"PROXY_HOPS must be between 0 and {MAX_PROXY_HOPS}")
+        if self.log_format not in LOG_FORMATS:
+            raise ConfigError(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}")
+        if self.log_level not in LOG_LEVELS:
+            raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], cwd: Path) -> Settings:
@@ -84,6 +106,7 @@ class Settings:
             raise ConfigError("ADREF_DATA_KEY is a placeholder (one byte repeated)")
 
         content = env.get("ADREF_CONTENT_DIR")
+        multiproc_dir = env.get("PROMETHEUS_MULTIPROC_DIR")
         settings = cls(
             database_url=env.get("DATABASE_URL") or f"sqlite:///{cwd / 'adref.db'}",
             secret_key=secret_key,
@@ -101,9 +124,18 @@ class Settings:
             twilio_auth_token=env.get("TWILIO_AUTH_TOKEN"),
             twilio_from=env.get("TWILIO_FROM"),
             twilio_api_base_url=_base_url("TWILIO_API_BASE_URL", env.get("TWILIO_API_BASE_URL")),
+            log_format=(env.get("LOG_FORMAT") or ("json" if production else "text")).lower(),
+            log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
+            metrics_token=env.get("METRICS_TOKEN"),
+            metrics_multiproc_dir=_directory("PROMETHEUS_MULTIPROC_DIR", cwd, multiproc_dir),
+            proxy_hops=_int("PROXY_HOPS", env.get("PROXY_HOPS"), 0),
         )
         if production:
             _check_channels(settings)
+            if settings.metrics_token is not None:
+                # Metrics are optional, so an unset token is fine; a weak one is not.
+                _require_secret("METRICS_TOKEN", settings.metrics_token,
+                                MIN_METRICS_TOKEN_CHARS)
         return settings
 
 
@@ -210,6 +242,16 @@ def _base_url(name: str, value: str | None) -> str | None:
     if not value.startswith(("https://", "http://")):
         raise ConfigError(f"{name} must start with https:// or http://")
     return value.rstrip("/")
+
+
+def _directory(name: str, cwd: Path, value: str | None) -> Path | None:
+    if value is None:
+        return None
+    path = cwd / value
+    if not path.is_dir():
+        # Found now, not on the first message: every count would fail to be written.
+        raise ConfigError(f"{name} must be an existing directory, not {value!r}")
+    return path
 
 
 def _check_channels(settings: Settings) -> None:

@@ -30,6 +30,12 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+def has_row_locks(bind: Engine | Connection) -> bool:
+    """Whether the database locks rows and notifies listeners (PostgreSQL), or only the
+    whole file (SQLite): SKIP LOCKED, FOR UPDATE and LISTEN/NOTIFY are used where it does."""
+    return bind.dialect.name == "postgresql"
+
+
 def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
     # Take transaction control away from the sqlite3 module, whose implicit BEGIN
     # happens only before writes and breaks SAVEPOINTs; _begin_immediate issues it.

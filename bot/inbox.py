@@ -19,7 +19,7 @@ from sqlalchemy import Engine, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot import outbox, rhi
+from bot import metrics, outbox, rhi
 from bot.channels import Received
 from bot.clock import utcnow
 from bot.content import Content
@@ -86,6 +86,7 @@ class Inbox:
             try:
                 with session_scope(self.engine) as session:
                     outcome = self._receive(session, message)
+                metrics.inbound(message.channel, "duplicate" if outcome.duplicate else "accepted")
                 if outcome.replies and message.channel in self.push and self.on_commit:
                     self.on_commit()
                 return outcome

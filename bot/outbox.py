@@ -1,9 +1,12 @@
 """Durable outbound messages and the dispatcher that sends them.
 
-1. `enqueue` writes replies in the same transaction as the change that caused them.
-2. The dispatcher leases a batch: each row is claimed with a conditional UPDATE and
-   counts only if exactly one row changed, so two dispatchers never send the same row.
-   Only a contact's oldest unsent message is leased, which keeps each chat in order.
+1. `enqueue` writes replies in the same transaction as the change that caused them, and
+   on PostgreSQL wakes the dispatchers of every process when it commits (bot.wake).
+2. The dispatcher leases a batch in one transaction: it reads the due rows (on PostgreSQL
+   locking them with FOR UPDATE SKIP LOCKED, so dispatchers share the queue instead of
+   waiting on each other) and claims them with one conditional UPDATE that changes only
+   rows still claimable, so two dispatchers never send the same row. Only a contact's
+   oldest unsent message is leased, which keeps each chat in order.
 3. It sends outside any transaction, through the channel's sender.
 4. It records the result: sent, with the provider's id; a transient error waits with
    exponential backoff (or the provider's retry-after); a permanent one (a blocked bot,
@@ -28,12 +31,14 @@ from sqlalchemy import Engine, and_, exists, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from bot import metrics
 from bot.channels import sms
 from bot.clock import utcnow
 from bot.crypto import Vault
-from bot.db import session_scope
+from bot.db import has_row_locks, session_scope
 from bot.engine import Option, Reply
 from bot.models import Contact, OutboxMessage
+from bot.wake import notify
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +105,8 @@ def enqueue(session: Session, vault: Vault, *, key: str, contact_id: int | None,
             options=json.dumps([[o.key, o.label] for o in reply.options], ensure_ascii=False),
             created_at=now, next_attempt_at=now,
         ))
+    if replies and channel != "web":  # the web chat's page collects its own (`collect`)
+        notify(session)
 
 
 class Dispatcher:
@@ -141,28 +148,32 @@ class Dispatcher:
             .order_by(col(OutboxMessage.id))
             .limit(self.batch)
         )
-        leased: list[Outgoing] = []
+        if has_row_locks(self.engine):
+            # Lock the rows as they are read. Another dispatcher's scan skips them instead
+            # of queueing behind this transaction, and leases the next due rows meanwhile.
+            due = due.with_for_update(of=OutboxMessage, skip_locked=True)
         with session_scope(self.engine) as session:
-            for row_id in session.exec(due).all():
-                claimed = session.execute(
-                    update(OutboxMessage)
-                    .where(col(OutboxMessage.id) == row_id,
-                           or_(col(OutboxMessage.status) == "pending",
-                               col(OutboxMessage.lease_until) < now))
-                    .values(status="sending", lease_until=now + self.lease_for)
-                    .execution_options(synchronize_session=False)
-                )
-                if claimed.rowcount != 1:  # type: ignore[attr-defined]
-                    continue  # another dispatcher took it first
-                row = session.get(OutboxMessage, row_id)
-                assert row is not None and row.id is not None
-                leased.append(Outgoing(
-                    id=row.id, channel=row.channel, recipient=self.vault.open(row.recipient_enc),
-                    text=self.vault.open(row.body_enc),
-                    options=tuple(Option(k, label) for k, label in json.loads(row.options)),
-                    language=row.language,
-                ))
-        return leased
+            row_ids = session.exec(due).all()
+            if not row_ids:
+                return []
+            # SQLite has no row locks: only a row still claimable when the UPDATE runs
+            # changes, so two dispatchers never lease the same one. (PostgreSQL's locks
+            # already ensure it, and the condition holds for every locked row.)
+            rows = session.exec(
+                update(OutboxMessage)
+                .where(col(OutboxMessage.id).in_(row_ids),
+                       or_(col(OutboxMessage.status) == "pending",
+                           col(OutboxMessage.lease_until) < now))
+                .values(status="sending", lease_until=now + self.lease_for)
+                .returning(OutboxMessage)
+                .execution_options(synchronize_session=False)
+            ).scalars().all()
+            return [Outgoing(
+                id=row.id, channel=row.channel, recipient=self.vault.open(row.recipient_enc),
+                text=self.vault.open(row.body_enc),
+                options=tuple(Option(k, label) for k, label in json.loads(row.options)),
+                language=row.language,
+            ) for row in sorted(rows, key=lambda row: row.id)]
 
     async def run_once(self) -> int:
         """Lease one batch and send it; return how many messages were leased."""
@@ -190,6 +201,7 @@ class Dispatcher:
             row.status, row.provider_message_id = "sent", provider_id
             row.sent_at, row.lease_until, row.attempts = self.clock(), None, row.attempts + 1
             session.add(row)
+            metrics.outbound(row.channel, "sent")
 
     def _failed(self, message: Outgoing, error: TransportError) -> None:
         now = self.clock()
@@ -205,10 +217,12 @@ class Dispatcher:
                     mark_unreachable(session, row.contact_id, now)
                 log.warning("outbox message dead", extra={"outbox_id": row.id,
                                                           "permanent": error.permanent})
+                metrics.outbound(row.channel, "unreachable" if error.unreachable else "failed")
             else:
                 wait = (timedelta(seconds=error.retry_after) if error.retry_after is not None
                         else min(timedelta(seconds=2 ** row.attempts), MAX_BACKOFF))
                 row.status, row.next_attempt_at = "pending", now + wait
+                metrics.outbound(row.channel, "retry")
             session.add(row)
 
     async def run(self, stop: threading.Event, poll: float = 1.0) -> None:

@@ -29,7 +29,8 @@ class Runtime:
     vault: Vault
     content: Content
     inbox: Inbox
-    # Set after a commit that wrote to the outbox, so an in-process dispatcher sends at once.
+    # Set after a commit that wrote to the outbox, so an in-process dispatcher sends at once;
+    # on PostgreSQL, a dispatcher's listener (bot.wake) sets it for other processes' too.
     wake: threading.Event = field(default_factory=threading.Event)
 
     @classmethod

@@ -5,14 +5,16 @@ from __future__ import annotations
 import http.client
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import pytest
 from click.testing import Result
@@ -22,10 +24,13 @@ CONFIG_VARIABLES = (
     "ADREF_ENV", "DATABASE_URL", "SECRET_KEY", "ADREF_DATA_KEY", "PUBLIC_BASE_URL",
     "RHI_TARGET_HOURS", "ADREF_CONTENT_DIR", "TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET",
     "TELEGRAM_API_BASE_URL", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM",
-    "TWILIO_API_BASE_URL",
+    "TWILIO_API_BASE_URL", "LOG_FORMAT", "LOG_LEVEL", "METRICS_TOKEN", "PROMETHEUS_MULTIPROC_DIR",
+    "PROXY_HOPS",
 )  # fmt: skip
 # A process that takes longer than this is stuck, not slow.
 TIMEOUT_SECONDS = 60
+# An `adref worker` finishes the batch in hand within this after SIGTERM.
+STOP_SECONDS = 20
 
 
 def adref_command() -> Path:
@@ -39,20 +44,26 @@ def adref_command() -> Path:
     return Path(found)
 
 
-def environment(database: Path) -> dict[str, str]:
-    """This process's environment without Adref's settings, using database."""
+def environment(database: Path | str) -> dict[str, str]:
+    """This process's environment without Adref's settings, using database.
+
+    database is a SQLite file, or a URL (a test's `database_url`, PostgreSQL included).
+    """
     env = {k: v for k, v in os.environ.items()
            if k.removesuffix("_FILE") not in CONFIG_VARIABLES}
-    env["DATABASE_URL"] = f"sqlite:///{database}"
+    env["DATABASE_URL"] = database if isinstance(database, str) else f"sqlite:///{database}"
     env["PYTHONUNBUFFERED"] = "1"
     return env
 
 
-def adref(*args: str, cwd: Path, stdin: str = "", exit_code: int = 0
-          ) -> subprocess.CompletedProcess[str]:
-    """Run `adref ARGS` in cwd on cwd's adref.db, feeding stdin; check how it exits."""
+def adref(*args: str, cwd: Path, stdin: str = "", exit_code: int = 0,
+          database: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run `adref ARGS` in cwd, feeding stdin; check how it exits.
+
+    It uses the database at the URL given, or else cwd's adref.db.
+    """
     result = subprocess.run(
-        [str(adref_command()), *args], cwd=cwd, env=environment(cwd / "adref.db"),
+        [str(adref_command()), *args], cwd=cwd, env=environment(database or cwd / "adref.db"),
         input=stdin, capture_output=True, text=True, encoding="utf-8",
         timeout=TIMEOUT_SECONDS, check=False,
     )
@@ -96,12 +107,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(cwd: Path, *args: str) -> Iterator[Served]:
-    """Run `adref serve ARGS` on a free port until the block ends, then stop it (SIGTERM)."""
+def serving(cwd: Path, *args: str, database: str | None = None) -> Iterator[Served]:
+    """Run `adref serve ARGS` on a free port until the block ends, then stop it (SIGTERM).
+
+    It uses the database at the URL given, or else cwd's adref.db.
+    """
     served = Served(free_port())
     process = subprocess.Popen(
         [str(adref_command()), "serve", *args, "--port", str(served.port)], cwd=cwd,
-        env=environment(cwd / "adref.db"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=environment(database or cwd / "adref.db"), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True)
     try:
         deadline = time.monotonic() + 30
@@ -125,3 +140,23 @@ def ok(result: Result) -> str:
     assert result.exit_code == 0, f"exit {result.exit_code}:\n{result.output}"
     assert result.exception is None, result.exception
     return result.output
+
+
+def start_worker(cwd: Path, env: Mapping[str, str], *, poll: float = 0.1, lease: float = 2.0,
+                 output: IO[str] | int = subprocess.PIPE) -> subprocess.Popen[str]:
+    """`adref worker` in cwd; what it prints is piped, or written to `output` (a file)."""
+    return subprocess.Popen(
+        [str(adref_command()), "worker", "--poll", str(poll), "--lease", str(lease)],
+        cwd=cwd, env=dict(env), stdout=output, stderr=subprocess.STDOUT, text=True)
+
+
+def stop_worker(worker: subprocess.Popen[str]) -> str:
+    """Stop a worker with SIGTERM (SIGKILL if it won't) and return what it printed."""
+    if worker.poll() is None:
+        worker.send_signal(signal.SIGTERM)
+    try:
+        output, _ = worker.communicate(timeout=STOP_SECONDS)
+    except subprocess.TimeoutExpired:
+        worker.kill()  # the caller's check of the exit code then fails
+        output, _ = worker.communicate(timeout=5)
+    return output or ""

@@ -22,10 +22,13 @@ STOP_SECONDS = 40
 
 
 @pytest.mark.bench
-def test_a_tiny_run_prints_the_table_and_passes_its_exactly_once_check() -> None:
+def test_a_tiny_run_prints_the_table_and_passes_its_exactly_once_check(
+    database_url: str
+) -> None:
+    # The suite's own fresh database: SQLite, or PostgreSQL on the suite's second run.
     command = [sys.executable, "-m", "bench.webhooks", "--conversations", "4",
                "--workers", "1", "--threads", "2", "--duplicate-share", "0.25",
-               "--timeout", "60"]
+               "--timeout", "60", "--database-url", database_url]
     process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                encoding="utf-8")
@@ -43,7 +46,8 @@ def test_a_tiny_run_prints_the_table_and_passes_its_exactly_once_check() -> None
     assert process.returncode == 0, f"exit {process.returncode}:\n{out}\n{err}"
     assert "Traceback" not in err, err
     lines = out.splitlines()
-    assert any(line.startswith("adref (sqlite)") for line in lines), out
+    database = "sqlite" if database_url.startswith("sqlite") else "postgresql"
+    assert any(line.startswith(f"adref ({database})") for line in lines), out
     assert any(line.startswith("ceiling") for line in lines), out
     assert "throughput adref/ceiling:" in out
     assert "end-to-end reply latency" in out

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from bot.casework import Actor, NotVisible, claim, find, reassign, release, route
+from bot.casework import Actor, ClaimResult, NotVisible, claim, find, reassign, release, route
 from bot.content import Content
 from bot.crypto import Vault
 from bot.db import session_scope
@@ -126,3 +127,31 @@ def test_twenty_practitioners_claiming_at_once_exactly_one_wins(
     assert sorted(results) == [False] * 19 + [True]
     with Session(db_engine) as session:
         assert len(session.exec(select(RequestEvent)).all()) == 1
+
+
+def test_a_claim_made_while_another_is_committing_is_told_who_won(
+    db_engine: Engine, actors: tuple[Actor, Actor, Actor]
+) -> None:
+    ALICE, BOB, _ = actors
+    request(db_engine, "RACE-0002", "cardiff")
+    alice_claimed = threading.Event()
+
+    def alice_claims_and_takes_her_time() -> None:
+        with session_scope(db_engine) as session:
+            assert claim(session, ALICE, "RACE-0002", NOW).claimed
+            alice_claimed.set()
+            time.sleep(0.5)  # her transaction is still open while Bob claims
+
+    alice = threading.Thread(target=alice_claims_and_takes_her_time)
+    alice.start()
+    try:
+        assert alice_claimed.wait(10)
+        # Bob's own connection: on PostgreSQL his read skips the row Alice has locked,
+        # then waits for her commit to learn who has it; on SQLite he waits for the
+        # write lock. Either way, he can only name her once her claim is committed.
+        with session_scope(db_engine) as session:
+            bobs = claim(session, BOB, "RACE-0002", NOW)
+    finally:
+        alice.join(10)
+    assert bobs == ClaimResult(False, ALICE.id)
+    assert status(db_engine, "RACE-0002") == ("claimed", ALICE.id)

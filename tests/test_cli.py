@@ -43,13 +43,14 @@ def queue_json(runner: CliRunner) -> list[dict[str, object]]:
 
 
 def test_a_scripted_welsh_chat_in_a_real_process_queues_a_request_without_personal_data(
-    tmp_path: Path,
+    tmp_path: Path, database_url: str,
 ) -> None:
-    chat = adref("chat", "--lang", "cy", cwd=tmp_path, stdin=WELSH_SCRIPT)
+    chat = adref("chat", "--lang", "cy", cwd=tmp_path, stdin=WELSH_SCRIPT, database=database_url)
     assert "Pwy sy'n ysgrifennu?" in chat.stdout and "Shwmae" not in chat.stdout
     assert "Wedi anfon. Dy gyfeirnod yw" in chat.stdout
     [reference] = REFERENCE.findall(chat.stdout)
-    listed = adref("requests", "list", "--format", "json", cwd=tmp_path).stdout
+    listed = adref("requests", "list", "--format", "json", cwd=tmp_path,
+                   database=database_url).stdout
     [row] = json.loads(listed)
     assert row["reference"] == reference
     assert (row["area"], row["language"], row["status"]) == ("caerphilly", "cy", "queued")
@@ -189,20 +190,23 @@ def test_db_upgrade_creates_the_tables_in_an_empty_database(
     assert "latest migration" in ok(runner.invoke(main, ["db", "upgrade"]))
 
 
-def test_serve_refuses_a_port_that_is_taken_with_a_clear_error(tmp_path: Path) -> None:
+def test_serve_refuses_a_port_that_is_taken_with_a_clear_error(tmp_path: Path,
+                                                                database_url: str) -> None:
     # A real process: waitress starts threads and opens files before it binds, which a
     # refused start leaves to the process's exit to clean up.
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = adref("serve", "--port", str(port), cwd=tmp_path, exit_code=1)
+        result = adref("serve", "--port", str(port), cwd=tmp_path, exit_code=1,
+                       database=database_url)
     assert f"Error: cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "Adref is running" not in result.stdout
 
 
-def test_serve_starts_a_web_chat_that_answers_and_stops_cleanly(tmp_path: Path) -> None:
-    with serving(tmp_path) as served:
+def test_serve_starts_a_web_chat_that_answers_and_stops_cleanly(tmp_path: Path,
+                                                                database_url: str) -> None:
+    with serving(tmp_path, database=database_url) as served:
         status, body, response = served.get("/chat")
         assert status == 200 and "Shwmae" in body
         assert response.getheader("Server") == "adref"

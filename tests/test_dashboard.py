@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import logging
 import re
+from dataclasses import replace
 from datetime import timedelta
 
 import pyotp
@@ -15,13 +16,17 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
+from bot.config import Settings
 from bot.content import Content
 from bot.crypto import Vault
-from bot.models import Practitioner
+from bot.inbox import Inbox
+from bot.models import Practitioner, SignInAttempt
+from bot.runtime import Runtime
 from tests.conftest import FrozenClock
 from tests.factories import Dashboard, People, csrf_token, make_people
+from webhooks import create_app
 from webhooks.dashboard.auth import COOKIE, current_practitioner, login_required, require_area
 
 
@@ -277,3 +282,36 @@ def test_outside_the_teams_areas_a_page_is_not_found(
         dashboard.sign_in(who)
         clock.now += timedelta(seconds=30)  # each persona's code in a step of its own
         assert dashboard.client.get(f"/dashboard/test-area/{area}").status_code == status
+
+
+@pytest.mark.parametrize(("hops", "counted_as"), [(0, "127.0.0.1"), (1, "203.0.113.9")])
+def test_the_sign_in_throttle_trusts_forwarded_addresses_only_behind_configured_proxies(
+    settings: Settings, db_engine: Engine, vault: Vault, inbox: Inbox, people: People,
+    hops: int, counted_as: str,
+) -> None:
+    # Behind a load balancer every request comes from its address: without PROXY_HOPS one
+    # person's wrong passwords would lock everyone out; with it unset, a client could
+    # forge X-Forwarded-For to dodge the limit, so the header is ignored.
+    app = create_app(Runtime(replace(settings, proxy_hops=hops), db_engine, vault,
+                             inbox.content, inbox))
+    client = app.test_client()
+    # Over https Flask-WTF also wants the form's own page as the referrer.
+    forwarded = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https",
+                 "Referer": "https://localhost/dashboard/sign-in"}
+    client.post("/dashboard/sign-in", headers=forwarded, data={
+        "csrf_token": csrf_token(client, "/dashboard/sign-in"),
+        "email": people.alice.email, "password": "wrong-password-x"})
+    with Session(db_engine) as session:
+        keys = session.exec(select(SignInAttempt.key_hash)).all()
+    assert vault.lookup_hash("signin.address", counted_as) in keys
+
+
+def test_production_tells_browsers_to_use_https_only(
+    settings: Settings, db_engine: Engine, vault: Vault, inbox: Inbox, client: FlaskClient,
+) -> None:
+    production = create_app(Runtime(replace(settings, production=True), db_engine, vault,
+                                    inbox.content, inbox)).test_client()
+    hsts = production.get("/dashboard/sign-in").headers["Strict-Transport-Security"]
+    assert hsts.startswith("max-age=31536000")
+    # In development over plain http the header would only be ignored, or pin localhost.
+    assert "Strict-Transport-Security" not in client.get("/dashboard/sign-in").headers

@@ -24,6 +24,7 @@ def new_contact(address: str) -> Contact:
     )
 
 
+@pytest.mark.sqlite_only
 def test_sqlite_connections_use_wal_a_busy_timeout_and_foreign_keys(db_engine: Engine) -> None:
     with db_engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"

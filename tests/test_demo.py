@@ -73,8 +73,9 @@ def test_production_refuses_to_start_on_a_database_with_demo_data(
     Runtime.start(settings).engine.dispose()  # development is fine with it
 
 
-def test_serve_demo_prints_how_to_sign_in_and_serves_the_dashboard(tmp_path: Path) -> None:
-    with serving(tmp_path, "--demo") as served:
+def test_serve_demo_prints_how_to_sign_in_and_serves_the_dashboard(tmp_path: Path,
+                                                                    database_url: str) -> None:
+    with serving(tmp_path, "--demo", database=database_url) as served:
         status, body, _ = served.get("/dashboard/sign-in")
         assert status == 200 and "Mewngofnodi" in body and "Sign in" in body
     assert served.returncode == 0, served.stderr

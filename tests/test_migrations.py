@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
+import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -19,16 +19,18 @@ def table_names(engine: Engine) -> set[str]:
     return set(inspect(engine).get_table_names()) - {"alembic_version"}
 
 
-def test_upgrade_from_empty_creates_every_table(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'adref.db'}")
+def test_upgrade_from_empty_creates_every_table(empty_database_url: str) -> None:
+    engine = make_engine(empty_database_url)
+    assert table_names(engine) == set()
     upgrade(engine)
     assert table_names(engine) == set(SQLModel.metadata.tables)
     engine.dispose()
 
 
-def test_upgrade_leaves_foreign_keys_switched_back_on(tmp_path: Path) -> None:
+@pytest.mark.sqlite_only
+def test_upgrade_leaves_foreign_keys_switched_back_on(empty_database_url: str) -> None:
     # Migrations run with foreign keys off; the pooled connection must not keep that.
-    engine = make_engine(f"sqlite:///{tmp_path / 'adref.db'}")
+    engine = make_engine(empty_database_url)
     upgrade(engine)
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
@@ -41,8 +43,15 @@ def test_the_migrations_match_the_models(db_engine: Engine) -> None:
         assert compare_metadata(context, SQLModel.metadata) == []
 
 
-def test_downgrade_to_base_and_back_up(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'adref.db'}"
+def test_alembic_check_finds_nothing_to_generate(db_engine: Engine) -> None:
+    # `alembic check` is what a developer runs; it raises when a model changed without
+    # a migration.
+    with db_engine.connect() as connection:
+        command.check(alembic_config(connection))
+
+
+def test_downgrade_to_base_and_back_up(empty_database_url: str) -> None:
+    url = empty_database_url
     upgrade(url)
     downgrade(url, "base")
     engine = make_engine(url)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from bot.crypto import Vault
@@ -15,7 +19,7 @@ from bot.db import session_scope
 from bot.engine import Option, Reply
 from bot.models import Contact, OutboxMessage
 from bot.outbox import MAX_ATTEMPTS, Dispatcher, Outgoing, TransportError, enqueue
-from tests.conftest import FrozenClock
+from tests.conftest import FrozenClock, on_postgres
 
 
 class ScriptedSender:
@@ -96,7 +100,7 @@ def test_the_same_key_cannot_be_queued_twice(db_engine: Engine, vault: Vault,
                                              clock: FrozenClock) -> None:
     a = contact(db_engine, vault, "a")
     queue(db_engine, vault, clock, a, "in:sms:SM1", "hello")
-    with pytest.raises(Exception, match="UNIQUE"):
+    with pytest.raises(IntegrityError):
         queue(db_engine, vault, clock, a, "in:sms:SM1", "hello")
     assert len(rows(db_engine)) == 1
 
@@ -188,3 +192,52 @@ def test_nothing_written_after_an_opt_out_is_sent(
     for _ in range(2):
         asyncio.run(dispatcher_for(sender).run_once())
     assert [m.text for m in sender.sent] == ["You won't get more messages."]
+
+
+def test_dispatchers_on_threads_of_their_own_send_each_message_once_and_in_order(
+    db_engine: Engine, vault: Vault, clock: FrozenClock, dispatcher_for: MakeDispatcher
+) -> None:
+    chats, per_chat = 12, 4
+    expected = {n: [f"c{n} m{k}" for k in range(per_chat)] for n in range(chats)}
+    for n, texts in expected.items():
+        queue(db_engine, vault, clock, contact(db_engine, vault, f"c{n}"), f"in:{n}", *texts)
+    sender = ScriptedSender()  # shared, so its list is the order messages went out in
+    dispatchers = [dispatcher_for(sender, batch=5) for _ in range(4)]
+    barrier = threading.Barrier(len(dispatchers))
+
+    def send_until_done(dispatcher: Dispatcher) -> None:
+        barrier.wait()
+        deadline = time.monotonic() + 30
+        while len(sender.sent) < chats * per_chat and time.monotonic() < deadline:
+            asyncio.run(dispatcher.run_once())
+
+    threads = [threading.Thread(target=send_until_done, args=(d,)) for d in dispatchers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(40)
+    sent = [m.text for m in sender.sent]
+    assert Counter(sent) == Counter(t for texts in expected.values() for t in texts)
+    for n, texts in expected.items():
+        assert [t for t in sent if t.startswith(f"c{n} ")] == texts
+    assert {r.status for r in rows(db_engine)} == {"sent"}
+
+
+@pytest.mark.skipif(not on_postgres(), reason="SQLite has no row locks to skip")
+def test_a_dispatcher_passes_over_rows_another_is_leasing_instead_of_waiting(
+    db_engine: Engine, vault: Vault, clock: FrozenClock, database_url: str
+) -> None:
+    for n in range(3):
+        queue(db_engine, vault, clock, contact(db_engine, vault, f"c{n}"), f"in:{n}", f"m{n}")
+    # Were the rows not skipped, this dispatcher would fail after 2 s instead of waiting.
+    impatient = create_engine(database_url, connect_args={"options": "-c lock_timeout=2s"})
+    dispatcher = Dispatcher(impatient, vault, {"sms": ScriptedSender()}, clock=clock)
+    try:
+        with Session(db_engine) as other:  # another dispatcher, in the middle of its lease
+            first = rows(db_engine)[0].id
+            other.exec(select(OutboxMessage.id).where(OutboxMessage.id == first)
+                       .with_for_update()).all()
+            assert [m.text for m in dispatcher.lease()] == ["m1", "m2"]
+        assert [m.text for m in dispatcher.lease()] == ["m0"]  # its lock is gone
+    finally:
+        impatient.dispose()

@@ -18,13 +18,15 @@ from tests.test_chat import ENGLISH_REQUEST, reference_in
 from webhooks import create_app, runtime_of
 
 
-def test_a_terminal_conversation_carries_on_in_a_new_process(tmp_path: Path) -> None:
-    first = adref("chat", "--as", "same-person", cwd=tmp_path,
+def test_a_terminal_conversation_carries_on_in_a_new_process(tmp_path: Path,
+                                                             database_url: str) -> None:
+    first = adref("chat", "--as", "same-person", cwd=tmp_path, database=database_url,
                   stdin=lines("Cymraeg", "person ifanc", "3", "ie", "ddoe", "Caerffili"))
     assert "Wyt ti'n byw gartref neu mewn gofal?" in first.stdout
 
-    second = adref("chat", "--as", "same-person", cwd=tmp_path, stdin=lines(
-        "mewn gofal", "neges destun", "07911 123456", "gyda'r nos", "ie", "hepgor", "anfon"))
+    second = adref("chat", "--as", "same-person", cwd=tmp_path, database=database_url,
+                   stdin=lines("mewn gofal", "neges destun", "07911 123456", "gyda'r nos",
+                               "ie", "hepgor", "anfon"))
     # It opens on the question the first process left open: no greeting, no menu.
     assert second.stdout.startswith("Wyt ti'n byw gartref neu mewn gofal?")
     assert "Shwmae" not in second.stdout and "Hi!" not in second.stdout
@@ -33,12 +35,13 @@ def test_a_terminal_conversation_carries_on_in_a_new_process(tmp_path: Path) -> 
         "Pa rif ddylen nhw ei ddefnyddio?")
     assert "Wedi anfon. Dy gyfeirnod yw" in second.stdout
 
-    [row] = json.loads(adref("requests", "list", "--format", "json", cwd=tmp_path).stdout)
+    [row] = json.loads(adref("requests", "list", "--format", "json", cwd=tmp_path,
+                             database=database_url).stdout)
     assert row["reference"] in second.stdout
     assert (row["language"], row["area"], row["in_care"]) == ("cy", "caerphilly", "care")
 
     # Someone else on the same machine starts their own conversation, not this one.
-    other = adref("chat", "--as", "someone-else", cwd=tmp_path)
+    other = adref("chat", "--as", "someone-else", cwd=tmp_path, database=database_url)
     assert "Shwmae" in other.stdout
 
 

@@ -134,6 +134,12 @@ def test_a_form_without_sid_or_sender_is_refused(form: dict[str, str]) -> None:
         parse(form)
 
 
+@pytest.mark.parametrize("sid", ["SM\x001", "SM 1", "SM1;--", "S" * 65, "ŚM1"])
+def test_a_message_id_twilio_would_never_send_is_refused(sid: str) -> None:
+    with pytest.raises(ValueError, match="MessageSid"):
+        parse({"MessageSid": sid, "From": SAM, "Body": "hi"})
+
+
 # Sending through the twilio library's Client to the fake Twilio API
 
 

@@ -16,6 +16,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
+from bot import metrics
 from bot.channels import Received
 from bot.content import LANGS
 from bot.engine import Reply
@@ -104,12 +105,16 @@ def send() -> tuple[str, int]:
 @blueprint.errorhandler(CSRFError)
 def expired(error: CSRFError) -> tuple[str, int]:
     """A form without a valid token: most often a tab left open after the browser closed."""
+    if request.endpoint == "chat.send":
+        metrics.inbound("web", "forbidden")
     return _problem("web.expired", 400)
 
 
 @blueprint.errorhandler(RequestEntityTooLarge)
 def too_long(error: RequestEntityTooLarge) -> tuple[str, int]:
     """A body over the app's limit, which no form on the page can send."""
+    if request.endpoint == "chat.send":
+        metrics.inbound("web", "too_large")
     return _problem("web.too_long", 413)
 
 

@@ -18,6 +18,7 @@ from dataclasses import replace
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.wrappers import Response
 
+from bot import metrics
 from bot.channels import telegram
 from webhooks import runtime_of
 
@@ -35,16 +36,21 @@ def webhook() -> Response | tuple[Response, int]:
     given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
     if not hmac.compare_digest(given.encode(), secret.encode()):
         log.warning("telegram webhook refused: bad secret token")
+        metrics.inbound("telegram", "forbidden")
         return jsonify(error="forbidden"), 403
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
+        metrics.inbound("telegram", "malformed")
         return jsonify(error="expected a JSON object"), 400
     try:
         parsed = telegram.parse(data)
     except ValueError:
+        metrics.inbound("telegram", "malformed")
         return jsonify(error="malformed update"), 400
     if parsed is None:
+        metrics.inbound("telegram", "ignored")
         return jsonify(ok=True)  # an update kind Adref doesn't handle: nothing to do
+    # The inbox counts it: accepted, or a duplicate of one already recorded.
     runtime_of(current_app).inbox.receive(replace(parsed.received, media=parsed.media))
     if parsed.callback_query_id:
         return jsonify(method="answerCallbackQuery", callback_query_id=parsed.callback_query_id)

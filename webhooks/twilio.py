@@ -13,6 +13,7 @@ from flask import Blueprint, Response, current_app, request
 from sqlmodel import select
 from twilio.request_validator import RequestValidator
 
+from bot import metrics
 from bot.channels import sms
 from bot.db import session_scope
 from bot.models import OutboxMessage
@@ -49,11 +50,14 @@ def inbound() -> Response:
     """Receive one SMS; the replies go out through the outbox, not in this response."""
     if not _verified():
         log.warning("twilio sms webhook refused: bad or missing signature")
+        metrics.inbound("sms", "forbidden")
         return _text("forbidden", 403)
     try:
         received = sms.parse(request.form.to_dict())
     except ValueError:
+        metrics.inbound("sms", "malformed")
         return _text("malformed", 400)
+    # The inbox counts it: accepted, or a duplicate of one already recorded.
     runtime_of(current_app).inbox.receive(received)
     return Response(EMPTY_TWIML, mimetype="text/xml")
 

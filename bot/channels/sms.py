@@ -135,11 +135,18 @@ def _smaller(piece: str, lang: str | None, limit: int) -> list[str]:
     return [fit(piece, limit)]
 
 
+_SID = re.compile(r"[A-Za-z0-9]{1,64}")
+
+
 def parse(form: Mapping[str, str]) -> Received:
     """An inbound text from Twilio's webhook form; ValueError without MessageSid or From."""
     sid, sender = form.get("MessageSid", "").strip(), form.get("From", "").strip()
     if not sid or not sender:
         raise ValueError("an inbound SMS needs MessageSid and From")
+    # Twilio's ids are letters and digits; anything else (a NUL byte, which PostgreSQL
+    # refuses in text) is not from Twilio and is refused before it reaches the database.
+    if not _SID.fullmatch(sid):
+        raise ValueError("MessageSid is not a Twilio message id")
     # A picture message (MMS): the picture is never fetched, and its words go with it,
     # as a Telegram photo's caption does.
     media = _count(form.get("NumMedia")) > 0
