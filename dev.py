@@ -139,6 +139,8 @@ DO $$ BEGIN
   END IF;
 END $$;
 ALTER ROLE {PG_ROLE} LOGIN CREATEDB PASSWORD '{password}';
+-- DROP DATABASE ... WITH (FORCE) must end an autovacuum worker busy in the database.
+GRANT pg_signal_backend TO {PG_ROLE};
 """
     code = subprocess.run(
         ["runuser", "-u", "postgres", "--", "psql", "--quiet", "--port", port,

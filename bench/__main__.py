@@ -1,6 +1,6 @@
 """Every benchmark, one table: `python -m bench`.
 
-    .venv/bin/python -m bench                 # the full run, about 10 minutes on 2 cores
+    .venv/bin/python -m bench                 # the full run, about 6 minutes on 2 cores
     .venv/bin/python -m bench --quick         # every row at a tiny size, under a minute
     .venv/bin/python -m bench --json          # the rows and the raw results as JSON
     .venv/bin/python -m bench --markdown      # the table for docs/performance.md
@@ -106,10 +106,13 @@ def main(argv: list[str] | None = None) -> int:
     table: list[Row] = outcome.pop("table")
     problems = [f"{r.key}: {r.miss or r.verdict}" for r in failed(table, args.strict)]
     problems += outcome["errors"]
+    everything = json.dumps({**outcome, "passed": not problems, "problems": problems,
+                             "rows": [asdict(r) | {"verdict": r.verdict} for r in table]},
+                            indent=2, default=str)
+    if args.save:
+        args.save.write_text(everything + "\n", encoding="utf-8")
     if args.json:
-        print(json.dumps({**outcome, "passed": not problems, "problems": problems,
-                          "rows": [asdict(r) | {"verdict": r.verdict} for r in table]},
-                         indent=2, default=str))
+        print(everything)
     else:
         print(_heading(outcome, args.markdown))
         print(markdown_table(table) if args.markdown else text_table(table))
@@ -148,6 +151,8 @@ def _arguments() -> argparse.ArgumentParser:
                         help="run only these benchmarks (the others' rows say not run)")
     parser.add_argument("--strict", action="store_true",
                         help="also exit 1 when a target is missed")
+    parser.add_argument("--save", metavar="FILE", type=Path, default=None,
+                        help="also write everything --json prints to FILE")
     return parser
 
 

@@ -128,9 +128,9 @@ def claim_rows(database: str, races: tuple[int, ...], requests: int,
                 number(_get(result, "claims_per_s")), "claims/s",
                 "each claimed exactly once", check.get("passed"),
                 "; ".join(check.get("problems", [])[:2]), check=True),
-            Row(section, f"claims.{database}.{n}.latency",
-                f"{n} practitioners: claim + commit, {_get(result, 'attempts') or '-'} "
-                "attempts", numbers(latency.get("p50"), latency.get("p95")), "ms p50/p95"),
+            Row(section, f"claims.{database}.{n}.latency", f"{n} practitioners: claim + commit",
+                numbers(latency.get("p50"), latency.get("p95")),
+                f"ms p50/p95, {_get(result, 'attempts') or '-'} attempts"),
         ]
     return rows
 

@@ -5,7 +5,7 @@
 Read from the environment (gunicorn's own command-line options override these):
   ADREF_BIND                    address to listen on (default 127.0.0.1:8000; put a TLS
                                 proxy in front, since Telegram and Twilio call https://)
-  ADREF_WORKERS                 worker processes (default 2 x the CPUs this process may use)
+  ADREF_WORKERS                 worker processes (default: the CPUs this process may use)
   ADREF_THREADS                 threads per worker (default 4)
   ADREF_INPROCESS_DISPATCHER=1  run the outbox dispatcher inside every worker
   PROMETHEUS_MULTIPROC_DIR      where the workers keep their counters for /metrics (a
@@ -23,8 +23,13 @@ Why these choices:
   together: outbox rows are leased with a conditional UPDATE (and FOR UPDATE SKIP LOCKED on
   PostgreSQL), so only one lease can succeed. Without it, run `adref worker` beside the
   web workers.
-- On SQLite, every worker queues for one write lock: set ADREF_WORKERS to the number of
-  CPUs, not twice it (bench/README.md has the figures). 2 x CPUs is for PostgreSQL.
+- One worker per CPU, on SQLite and PostgreSQL alike. A webhook is CPU-bound in Python
+  more than it waits on the database (docs/performance.md): more processes than CPUs
+  only add context switches and connections; on SQLite they also queue for one write
+  lock. The threads overlap the waits there are.
+- Each worker asks the interpreter to switch threads every millisecond instead of every
+  five: a webhook thread then waits less for the GIL behind a busy dispatcher or another
+  request, which is what the latency tail is made of (docs/performance.md).
 - Gunicorn's logger class sets up Adref's logging (bot/logs.py) whenever gunicorn sets up
   its own, at start and on reload, in the master before the first fork: gunicorn and
   every worker write the same redacted lines, JSON in production.
@@ -50,6 +55,8 @@ from gunicorn.glogging import Logger  # type: ignore[import-untyped]
 if TYPE_CHECKING:
     from bot.worker import Background
 
+# How often a thread holding the GIL must offer it to the others (Python's default is 5 ms).
+SWITCH_INTERVAL_SECONDS = 0.001
 # Logged by every worker once its app is loaded: bench/ waits for one line per worker.
 READY_MESSAGE = "adref worker ready"
 # How prometheus_client names a process's file in PROMETHEUS_MULTIPROC_DIR.
@@ -75,7 +82,7 @@ def _positive(name: str, default: int) -> int:
 
 
 bind = [os.environ.get("ADREF_BIND", "").strip() or "127.0.0.1:8000"]
-workers = _positive("ADREF_WORKERS", 2 * cpus())
+workers = _positive("ADREF_WORKERS", cpus())
 worker_class = "gthread"
 threads = _positive("ADREF_THREADS", 4)
 # Long enough for a webhook that queues behind other writers on SQLite (busy_timeout is
@@ -151,6 +158,7 @@ def on_starting(server: object) -> None:
 def post_worker_init(worker: _Worker) -> None:
     """Start this worker's outbox dispatcher, when ADREF_INPROCESS_DISPATCHER=1."""
     global _dispatcher
+    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     if os.environ.get("ADREF_INPROCESS_DISPATCHER", "").strip() == "1":
         from bot.worker import Background
         from webhooks import runtime_of
