@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 from sqlmodel import Session
 
-from bot import catalogs, cli_accounts, cli_channels, cli_leaflets, logs, rhi
+from bot import catalogs, cli_accounts, cli_channels, cli_leaflets, cli_privacy, logs, rhi
 from bot.config import ConfigError, Settings
 from bot.content import LANGS, ContentError
 from bot.db import upgrade
@@ -226,6 +226,8 @@ main.add_command(cli_channels.sms)
 main.add_command(cli_leaflets.leaflet)
 main.add_command(cli_accounts.team)
 main.add_command(cli_accounts.practitioner)
+main.add_command(cli_privacy.keys_group)
+main.add_command(cli_privacy.purge_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

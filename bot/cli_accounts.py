@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 from sqlmodel import Session, col, select
 
-from bot import accounts, demo
+from bot import accounts, alerts, demo
 from bot.clock import utcnow
 from bot.config import ConfigError, Settings
 from bot.content import LANGS
@@ -76,7 +76,43 @@ def team_list() -> None:
         click.echo("No teams yet. Add one with: adref team add NAME --area CODE")
         return
     for t in teams:
-        click.echo(f"{t.id:>3}  {t.name}  [{', '.join(t.area_codes)}]  {sizes[t.id]} account(s)")
+        duty = "duty phone set" if t.duty_phone_enc else "no duty phone"
+        click.echo(f"{t.id:>3}  {t.name}  [{', '.join(t.area_codes)}]  {sizes[t.id]} account(s)"
+                   f"  {duty}")
+
+
+@team.command("duty")
+@click.argument("name")
+@click.option("--phone", metavar="NUMBER",
+              help="The UK mobile the team keeps on duty, as 07... or +447...")
+@click.option("--clear", is_flag=True, help="Stop texting the team; the dashboard still shows "
+              "urgent requests.")
+def team_duty(name: str, phone: str | None, clear: bool) -> None:
+    """Set or clear the phone that team NAME keeps on duty.
+
+    When a request in the team's areas becomes urgent (the young person said something
+    that suggests danger), Adref texts this phone once: "urgent request ABCD-2345 - see
+    the dashboard", in Welsh and English, with nothing personal. A request whose area is
+    not known is texted to every team. The number is stored encrypted.
+    """
+    if clear == (phone is not None):
+        raise click.UsageError("give either --phone NUMBER or --clear")
+    runtime = _runtime()
+    with _transaction(runtime) as session:
+        found = accounts.find_team(session, name)
+        if found is None:
+            raise accounts.AccountError(f"there is no team called {name!r}; see adref team list")
+        try:
+            e164 = alerts.set_duty_phone(session, runtime.vault, found, phone)
+        except alerts.NotAMobile as refused:
+            raise accounts.AccountError(runtime.content.text("en", refused.key)) from refused
+        team_name = found.name
+    if e164 is None:
+        click.echo(f"{team_name} has no duty phone now: urgent requests show on the "
+                   "dashboard only.")
+    else:
+        click.echo(f"{team_name}'s duty phone is {alerts.masked(e164)}: it gets a text when a "
+                   "request in the team's areas becomes urgent.")
 
 
 @click.group()

@@ -10,6 +10,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.crypto import key_id
+
 DATA_KEY_BYTES = 32
 # More proxies than this in front of one service is a misreading of the setting.
 MAX_PROXY_HOPS = 5
@@ -67,10 +69,26 @@ class Settings:
     # How many proxies (a load balancer, a TLS terminator) stand in front and set
     # X-Forwarded-For/-Proto. Zero trusts no such header, since a client could forge it.
     proxy_hops: int = 0
+    # Older data keys that still open what they sealed, and whose lookup hashes still
+    # find contacts, while `adref keys rotate` re-seals everything under data_key.
+    previous_data_keys: tuple[bytes, ...] = field(default=(), repr=False)
+    # Days after a request ends, or a conversation goes quiet, before `adref purge`
+    # clears what the young person wrote (bot/purge.py says what goes when).
+    retention_days: int = 30
 
     def __post_init__(self) -> None:
         if len(self.data_key) != DATA_KEY_BYTES:
             raise ConfigError(f"the data key must be {DATA_KEY_BYTES} bytes")
+        for previous in self.previous_data_keys:
+            if len(previous) != DATA_KEY_BYTES:
+                raise ConfigError(f"a previous data key must be {DATA_KEY_BYTES} bytes")
+            if previous != self.data_key and key_id(previous) == key_id(self.data_key):
+                # Values would carry one id for two keys, and the rotation could not tell
+                # which are done: one in 254 new keys does this, so make another.
+                raise ConfigError("ADREF_DATA_KEY has the same key id as a key in"
+                                  " ADREF_DATA_KEY_PREVIOUS; make another with `adref keys new`")
+        if self.retention_days <= 0:
+            raise ConfigError("RETENTION_DAYS must be a positive number of days")
         if self.rhi_target_hours <= 0:
             raise ConfigError("RHI_TARGET_HOURS must be a positive number of hours")
         if not 0 <= self.proxy_hops <= MAX_PROXY_HOPS:
@@ -104,6 +122,9 @@ class Settings:
         data_key = decode_data_key(data_key_text)
         if production and len(set(data_key)) == 1:
             raise ConfigError("ADREF_DATA_KEY is a placeholder (one byte repeated)")
+        previous_keys = tuple(
+            decode_data_key(text.strip(), "ADREF_DATA_KEY_PREVIOUS")
+            for text in (env.get("ADREF_DATA_KEY_PREVIOUS") or "").split(",") if text.strip())
 
         content = env.get("ADREF_CONTENT_DIR")
         multiproc_dir = env.get("PROMETHEUS_MULTIPROC_DIR")
@@ -129,6 +150,8 @@ class Settings:
             metrics_token=env.get("METRICS_TOKEN"),
             metrics_multiproc_dir=_directory("PROMETHEUS_MULTIPROC_DIR", cwd, multiproc_dir),
             proxy_hops=_int("PROXY_HOPS", env.get("PROXY_HOPS"), 0),
+            previous_data_keys=previous_keys,
+            retention_days=_int("RETENTION_DAYS", env.get("RETENTION_DAYS"), 30),
         )
         if production:
             _check_channels(settings)
@@ -165,17 +188,16 @@ def new_data_key() -> str:
     return base64.urlsafe_b64encode(secrets.token_bytes(DATA_KEY_BYTES)).decode("ascii")
 
 
-def decode_data_key(text: str) -> bytes:
-    """Decode ADREF_DATA_KEY (urlsafe base64 of 32 bytes)."""
+def decode_data_key(text: str, name: str = "ADREF_DATA_KEY") -> bytes:
+    """Decode a data key (urlsafe base64 of 32 bytes); name is the variable it came from."""
     try:
         key = base64.urlsafe_b64decode(text.encode("ascii") + b"=" * (-len(text) % 4))
     except (binascii.Error, UnicodeEncodeError) as error:
-        raise ConfigError("ADREF_DATA_KEY is not urlsafe base64") from error
+        raise ConfigError(f"{name} is not urlsafe base64") from error
     if len(key) != DATA_KEY_BYTES:
         raise ConfigError(
-            f"ADREF_DATA_KEY must encode {DATA_KEY_BYTES} bytes, not {len(key)};"
-            " make one with: python3 -c 'import base64, os;"
-            " print(base64.urlsafe_b64encode(os.urandom(32)).decode())'"
+            f"{name} must encode {DATA_KEY_BYTES} bytes, not {len(key)};"
+            " make one with: adref keys new"
         )
     return key
 

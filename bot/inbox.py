@@ -19,7 +19,7 @@ from sqlalchemy import Engine, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot import metrics, outbox, rhi
+from bot import alerts, metrics, outbox, rhi
 from bot.channels import Received
 from bot.clock import utcnow
 from bot.content import Content
@@ -101,9 +101,9 @@ class Inbox:
     def current(self, message: Received) -> Outcome:
         """The current question for this address, changing and recording nothing."""
         with Session(self.engine) as session:
-            address_hash = self.vault.lookup_hash(message.channel, message.address)
+            address_hashes = self.vault.lookup_hashes(message.channel, message.address)
             contact = session.exec(
-                select(Contact).where(Contact.address_hash == address_hash)).first()
+                select(Contact).where(col(Contact.address_hash).in_(address_hashes))).first()
             conversation = session.get(Conversation, contact.id) if contact else None
             state = self._state(conversation)
             request = rhi.latest(session, contact.id) if contact and contact.id else None
@@ -115,21 +115,24 @@ class Inbox:
         """Messages waiting for this address on a pull channel (a worker's, in the web chat)."""
         with session_scope(self.engine) as session:
             contact = session.exec(select(Contact).where(
-                Contact.address_hash == self.vault.lookup_hash(channel, address))).first()
+                col(Contact.address_hash).in_(self.vault.lookup_hashes(channel, address)))).first()
             if contact is None or contact.id is None:
                 return ()
             return tuple(outbox.collect(session, self.vault, contact.id, self.clock()))
 
     def _receive(self, session: Session, message: Received) -> Outcome:
         now = self.clock()
-        address_hash = self.vault.lookup_hash(message.channel, message.address)
+        # Any key of the ring finds the contact; a new one is stored under the current key.
+        address_hashes = self.vault.lookup_hashes(message.channel, message.address)
+        address_hash = address_hashes[0]
         if session.exec(
             select(InboundEvent.id).where(InboundEvent.channel == message.channel,
                                           InboundEvent.provider_id == message.provider_id)
         ).first():
             log.info("duplicate inbound event ignored", extra={"channel": message.channel})
             return Outcome(duplicate=True)
-        contact = session.exec(select(Contact).where(Contact.address_hash == address_hash)).first()
+        contact = session.exec(
+            select(Contact).where(col(Contact.address_hash).in_(address_hashes))).first()
         if contact is None:
             contact = Contact(channel=message.channel, address_hash=address_hash,
                               address_enc=self.vault.seal(message.address), created_at=now,
@@ -204,12 +207,16 @@ class Inbox:
                                       recorded_at=now))
             session.flush()
         elif isinstance(effect, CreateRequest):
-            rhi.create(session, self.vault, contact.id, channel, effect, now)
+            request = rhi.create(session, self.vault, contact.id, channel, effect, now)
+            # An urgent contact's new request: its team's duty phone hears at once.
+            alerts.urgent(session, self.vault, self.content, request, now)
         elif isinstance(effect, WithdrawRequest):
             rhi.withdraw(session, contact.id, effect.reference, now)
         elif isinstance(effect, FlagUrgent):
             contact.urgent = True
             rhi.flag_urgent(session, contact.id, effect.reason, now)
+            # In this transaction, so the duty text is written if and only if the flag is.
+            alerts.urgent_for_contact(session, self.vault, self.content, contact.id, now)
         elif isinstance(effect, OptOut):
             contact.opted_out_at = now
             outbox.cancel_pending(session, contact.id, "opted out")

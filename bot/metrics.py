@@ -22,7 +22,7 @@ InboundResult = Literal[
     "malformed",  # not a message the channel's parser understands
     "too_large",  # a body over the app's limit
     "ignored",  # a valid update of a kind Adref doesn't handle
-    "error",  # an exception escaped the webhook (a 500)
+    "error",  # handling failed: the fixed safe reply was given instead (or a 500 elsewhere)
 ]
 OutboundResult = Literal[
     "sent",  # the provider accepted it

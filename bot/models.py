@@ -251,6 +251,9 @@ class Team(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(unique=True)
     areas: str = Field(default="[]", sa_type=Text)
+    # The phone the team keeps on duty, sealed like every number: texted when a request
+    # in its areas becomes urgent (bot/alerts.py). None: the dashboard banner only.
+    duty_phone_enc: bytes | None = None
     created_at: datetime = _at()
 
     @property

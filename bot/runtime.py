@@ -53,7 +53,7 @@ class Runtime:
             engine.dispose()
             raise ConfigError("this database holds demo accounts (from `adref serve --demo`);"
                               " production needs a database without them")
-        vault = Vault(settings.data_key)
+        vault = Vault(settings.data_key, settings.previous_data_keys)
         wake = threading.Event()
         inbox = Inbox(engine, vault, content, settings.rhi_target_hours, push=PUSH_CHANNELS,
                       on_commit=wake.set)

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from bot import cli_accounts
 from bot.cli_accounts import practitioner, team
-from bot.models import Practitioner
+from bot.models import AuditEvent, Practitioner, Team
 from tests.process import ok
 
 PASSWORD = "a long and unusual passphrase"
@@ -126,7 +126,46 @@ def test_with_no_accounts_the_list_says_how_to_add_one(runner: CliRunner) -> Non
     assert "No teams yet" in ok(runner.invoke(team, ["list"]))
 
 
-COMMANDS = [(team, []), (team, ["add"]), (team, ["list"]), (practitioner, []),
+def test_a_teams_duty_phone_is_set_sealed_shown_masked_and_cleared(
+    runner: CliRunner, db_engine: Engine
+) -> None:
+    add_cardiff(runner)
+    assert "no duty phone" in ok(runner.invoke(team, ["list"]))
+    output = ok(runner.invoke(team, ["duty", "Cardiff and the Vale", "--phone",
+                                     "07911 000111"]))
+    assert "Cardiff and the Vale's duty phone is +44 7••• ••• 111" in output
+    assert "000111" not in output
+    assert "duty phone set" in ok(runner.invoke(team, ["list"]))
+    with Session(db_engine) as session:
+        stored = session.exec(select(Team)).one().duty_phone_enc
+        actions = session.exec(select(AuditEvent.action)).all()
+    assert stored is not None and b"7911" not in stored
+    assert "team.duty_phone_set" in actions
+    output = ok(runner.invoke(team, ["duty", "Cardiff and the Vale", "--clear"]))
+    assert "no duty phone now" in output
+    with Session(db_engine) as session:
+        assert session.exec(select(Team)).one().duty_phone_enc is None
+
+
+@pytest.mark.parametrize(("arguments", "message"), [
+    (["Cardiff and the Vale", "--phone", "029 2087 2087"], "That looks like a landline"),
+    (["Cardiff and the Vale", "--phone", "12345"], "That is not a UK mobile number"),
+    (["Nowhere", "--phone", "07911 000111"], "there is no team called 'Nowhere'"),
+    (["Cardiff and the Vale"], "give either --phone NUMBER or --clear"),
+    (["Cardiff and the Vale", "--phone", "07911 000111", "--clear"], "give either"),
+])
+def test_a_duty_phone_that_cannot_take_texts_is_a_clear_error(
+    runner: CliRunner, db_engine: Engine, arguments: list[str], message: str
+) -> None:
+    add_cardiff(runner)
+    result = runner.invoke(team, ["duty", *arguments])
+    assert result.exit_code != 0 and message in result.output
+    assert "Traceback" not in result.output
+    with Session(db_engine) as session:
+        assert session.exec(select(Team)).one().duty_phone_enc is None
+
+
+COMMANDS = [(team, []), (team, ["add"]), (team, ["list"]), (team, ["duty"]), (practitioner, []),
             (practitioner, ["add"]), (practitioner, ["list"])]
 
 

@@ -203,9 +203,12 @@ def test_an_exception_in_a_webhook_counts_as_an_error(
 
     moved = Moved(client)
     monkeypatch.setattr(Inbox, "receive", broken)
-    assert signed_sms(client, "Shwmae", "SM1").status_code == 500
+    # The young person still gets the fixed safe reply (tests/test_fallback.py); the
+    # failure is counted and logged all the same.
+    response = signed_sms(client, "Shwmae", "SM1")
+    assert response.status_code == 200 and "<Message>" in response.get_data(as_text=True)
     assert moved("sms") == {"error": 1}
-    assert "Exception on /webhooks/twilio/sms" in caplog.text
+    assert "message not handled" in caplog.text
 
 
 class Scripted:

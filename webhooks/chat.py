@@ -4,6 +4,10 @@ The conversation lives in the database like any other; the browser holds only a 
 chat id in a session cookie, which ends when the browser closes. The page shows the last
 exchange and the current question, never a transcript, so a shared computer keeps no
 history of what a young person said.
+
+If the database or the engine fails, the page still answers, with the fixed safe reply
+(bot/safety.py `fallback`: 999, Childline and Meic, Welsh then English), which needs
+nothing but the content loaded at start-up.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
-from bot import metrics
+from bot import metrics, safety
 from bot.channels import Received
 from bot.content import LANGS
 from bot.engine import Reply
@@ -62,8 +66,11 @@ def _problem(key: str, status: int) -> tuple[str, int]:
     """
     lang = None
     if "chat_id" in session:
-        lang = runtime_of(current_app).inbox.current(Received(
-            channel="web", address=session["chat_id"], provider_id="", text="")).language
+        try:
+            lang = runtime_of(current_app).inbox.current(Received(
+                channel="web", address=session["chat_id"], provider_id="", text="")).language
+        except Exception as error:  # the database is gone: say it in both languages
+            safety.log_failure("web", error)
     html = render_template("error.html", problem=key, chrome=_chrome(lang), lang=lang or "cy")
     return html, status
 
@@ -74,12 +81,27 @@ def index() -> Response:
     return redirect(url_for("chat.chat"))
 
 
+def _failed(error: Exception, said: str | None) -> tuple[str, int]:
+    """The page with the fixed safe reply, when the database or the engine has failed.
+
+    200, not 503: a proxy in front may put its own page in place of a 5xx one, and this
+    page must reach the person. Nothing here needs the database.
+    """
+    safety.log_failure("web", error)
+    fallback = Reply(safety.fallback(runtime_of(current_app).content), urgent=True)
+    return _page(said, (fallback,), None)
+
+
 @blueprint.get("/chat")
 def chat() -> tuple[str, int]:
     """Show any message from their worker, then the current question (or the greeting)."""
     inbox = runtime_of(current_app).inbox
-    waiting = inbox.collect("web", _chat_id())
-    outcome = inbox.current(Received(channel="web", address=_chat_id(), provider_id="", text=""))
+    try:
+        waiting = inbox.collect("web", _chat_id())
+        outcome = inbox.current(Received(channel="web", address=_chat_id(), provider_id="",
+                                         text=""))
+    except Exception as error:
+        return _failed(error, None)
     return _page(None, (*waiting, *outcome.replies), outcome.language)
 
 
@@ -91,15 +113,20 @@ def send() -> tuple[str, int]:
     option, _, label = (request.form.get("option") or "").partition("|")
     message_id = (request.form.get("message_id") or uuid.uuid4().hex)[:64]
     runtime = runtime_of(current_app)
-    outcome = runtime.inbox.receive(Received(
-        channel="web", address=_chat_id(), provider_id=message_id,
-        text=label if option else text, payload=option or None))
-    if outcome.duplicate:
-        # The same form sent twice (a double click or a refresh): show where things are.
-        outcome = runtime.inbox.current(Received(channel="web", address=_chat_id(),
-                                                 provider_id="", text=""))
-        return _page(None, outcome.replies, outcome.language)
-    return _page(label if option else text, outcome.replies, outcome.language)
+    said = label if option else text
+    try:
+        outcome = runtime.inbox.receive(Received(
+            channel="web", address=_chat_id(), provider_id=message_id, text=said,
+            payload=option or None))
+        if outcome.duplicate:
+            # The same form sent twice (a double click or a refresh): show where things are.
+            outcome = runtime.inbox.current(Received(channel="web", address=_chat_id(),
+                                                     provider_id="", text=""))
+            return _page(None, outcome.replies, outcome.language)
+    except Exception as error:
+        metrics.inbound("web", "error")
+        return _failed(error, said)
+    return _page(said, outcome.replies, outcome.language)
 
 
 @blueprint.errorhandler(CSRFError)

@@ -13,13 +13,13 @@ Read from the environment (gunicorn's own command-line options override these):
 and, like every Adref process, LOG_FORMAT and LOG_LEVEL (bot/config.py).
 
 Why these choices:
-- gthread: a webhook spends most of its time waiting on the database, so threads overlap
-  those waits; idle keep-alive connections sit in the worker's poller, not on a thread.
+- gthread: threads overlap a webhook's waits on the database and on slow clients; idle
+  keep-alive connections sit in the worker's poller, not on a thread.
 - The app is not preloaded: each worker builds its own Runtime after the fork, so no
   database connection or lock is ever shared between processes.
 - With the in-process dispatcher, a commit wakes that worker's dispatcher at once, so
-  replies go out without waiting for a poll; on PostgreSQL, LISTEN/NOTIFY (bot/wake.py)
-  wakes every process's dispatcher, `adref worker` included. Several dispatchers are safe
+  replies go out without waiting for a poll (on PostgreSQL, `adref worker` processes are
+  woken by LISTEN/NOTIFY instead, bot/wake.py). Several dispatchers are safe
   together: outbox rows are leased with a conditional UPDATE (and FOR UPDATE SKIP LOCKED on
   PostgreSQL), so only one lease can succeed. Without it, run `adref worker` beside the
   web workers.

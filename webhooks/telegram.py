@@ -7,6 +7,9 @@
    the outbox in one transaction; a redelivered update_id has no second effect.
 4. A pressed button is acknowledged in the webhook's own response (Telegram runs a method
    returned there), so the spinner stops without another round trip.
+5. If handling the update fails (the database is gone, a bug in the engine), the fixed
+   safe reply (bot/safety.py `fallback`: 999, Childline and Meic, Welsh then English) is
+   sent the same way, as a sendMessage in the response: it needs no database.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from dataclasses import replace
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.wrappers import Response
 
-from bot import metrics
+from bot import metrics, safety
 from bot.channels import telegram
 from webhooks import runtime_of
 
@@ -50,8 +53,22 @@ def webhook() -> Response | tuple[Response, int]:
     if parsed is None:
         metrics.inbound("telegram", "ignored")
         return jsonify(ok=True)  # an update kind Adref doesn't handle: nothing to do
-    # The inbox counts it: accepted, or a duplicate of one already recorded.
-    runtime_of(current_app).inbox.receive(replace(parsed.received, media=parsed.media))
+    runtime = runtime_of(current_app)
+    try:
+        # The inbox counts it: accepted, or a duplicate of one already recorded.
+        runtime.inbox.receive(replace(parsed.received, media=parsed.media))
+    except Exception as error:
+        # 200 with the safe reply as the response's method call. Telegram would retry
+        # a 5xx, which would be better for the record (the update would be stored once
+        # the database is back), but it ignores the body of a failed response: the
+        # person would hear nothing until then, maybe for hours. Someone who may be in
+        # danger hears where to get help now; the update is not stored, the failure is
+        # counted and logged without their words, and the reply asks them to send it
+        # again. One method per response: a pressed button's spinner is left to time out.
+        safety.log_failure("telegram", error)
+        metrics.inbound("telegram", "error")
+        return jsonify(method="sendMessage", chat_id=parsed.received.address,
+                       text=safety.fallback(runtime.content))
     if parsed.callback_query_id:
         return jsonify(method="answerCallbackQuery", callback_query_id=parsed.callback_query_id)
     return jsonify(ok=True)

@@ -3,6 +3,11 @@
 The X-Twilio-Signature is checked with the twilio library's RequestValidator against
 PUBLIC_BASE_URL plus the path and query, not against the URL Flask sees: behind a TLS
 proxy Flask sees http://internal-host/..., while Twilio signed https://public-host/....
+
+Replies normally go out through the outbox. If handling a message fails (the database
+is gone, a bug in the engine), the fixed safe reply (bot/safety.py `fallback`: 999,
+Childline and Meic, Welsh then English) goes back in this response's TwiML instead,
+since it needs nothing but the content loaded at start-up.
 """
 
 from __future__ import annotations
@@ -12,8 +17,9 @@ import logging
 from flask import Blueprint, Response, current_app, request
 from sqlmodel import select
 from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
 
-from bot import metrics
+from bot import metrics, safety
 from bot.channels import sms
 from bot.db import session_scope
 from bot.models import OutboxMessage
@@ -47,7 +53,8 @@ def _text(body: str, status: int) -> Response:
 
 @blueprint.post("/webhooks/twilio/sms")
 def inbound() -> Response:
-    """Receive one SMS; the replies go out through the outbox, not in this response."""
+    """Receive one SMS; the replies go out through the outbox, not in this response
+    (unless handling it failed: then the fixed safe reply is in it)."""
     if not _verified():
         log.warning("twilio sms webhook refused: bad or missing signature")
         metrics.inbound("sms", "forbidden")
@@ -57,8 +64,23 @@ def inbound() -> Response:
     except ValueError:
         metrics.inbound("sms", "malformed")
         return _text("malformed", 400)
-    # The inbox counts it: accepted, or a duplicate of one already recorded.
-    runtime_of(current_app).inbox.receive(received)
+    runtime = runtime_of(current_app)
+    try:
+        # The inbox counts it: accepted, or a duplicate of one already recorded.
+        runtime.inbox.receive(received)
+    except Exception as error:
+        # 200 with the safe reply, not a 5xx. Twilio never retries an inbound message (a
+        # 5xx only sends it to the number's fallback URL, if one is set), so an error
+        # would leave the person with no answer at all. A retry would be better for the
+        # record (the message would be stored once the database is back), but telling
+        # someone who may be in danger where to get help comes first: their message is
+        # not stored, the failure is counted and logged without their words, and the
+        # reply asks them to send it again.
+        safety.log_failure("sms", error)
+        metrics.inbound("sms", "error")
+        reply = MessagingResponse()
+        reply.message(safety.fallback(runtime.content))
+        return Response(str(reply), mimetype="text/xml")
     return Response(EMPTY_TWIML, mimetype="text/xml")
 
 

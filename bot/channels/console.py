@@ -1,13 +1,18 @@
-"""The terminal channel: `adref chat`, interactive or scripted from standard input."""
+"""The terminal channel: `adref chat`, interactive or scripted from standard input.
+
+If the database or the engine fails on a line, the fixed safe reply (bot/safety.py
+`fallback`) is printed instead, as every channel does, and the chat carries on.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable
 
+from bot import safety
 from bot.channels import Received
 from bot.engine import Reply
-from bot.inbox import Inbox
+from bot.inbox import Inbox, Outcome
 
 # What a person would type to choose each language: the engine understands it anywhere.
 LANGUAGE_WORDS = {"cy": "Cymraeg", "en": "English"}
@@ -29,7 +34,7 @@ def run(inbox: Inbox, address: str, lines: Iterable[str], write: Callable[[str],
        as the web chat does on a page load.
     2. Send each line and write the replies.
     """
-    current = inbox.current(_received(address, ""))
+    current = _safely(inbox, lambda: inbox.current(_received(address, "")))
     if lang is not None and current.language != lang:
         _send(inbox, address, LANGUAGE_WORDS[lang], write)
     else:
@@ -60,7 +65,16 @@ def _valid(text: str) -> str:
 
 
 def _send(inbox: Inbox, address: str, text: str, write: Callable[[str], None]) -> None:
-    _write(inbox.receive(_received(address, text)).replies, write)
+    _write(_safely(inbox, lambda: inbox.receive(_received(address, text))).replies, write)
+
+
+def _safely(inbox: Inbox, handle: Callable[[], Outcome]) -> Outcome:
+    """What handling gave, or, if it failed, the fixed safe reply (logged, nothing personal)."""
+    try:
+        return handle()
+    except Exception as error:
+        safety.log_failure("console", error)
+        return Outcome((Reply(safety.fallback(inbox.content), urgent=True),))
 
 
 def _write(replies: tuple[Reply, ...], write: Callable[[str], None]) -> None:

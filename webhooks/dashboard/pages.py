@@ -3,18 +3,25 @@
 Before sign-in the language is not known: pages are in Welsh then English (the Welsh
 Language Standards' default), unless the person picked one with the Cymraeg / English
 links, which only change the address (`?lang=en`), so nothing is stored in the browser.
+
+Every page behind sign-in carries the urgent banner: the references of urgent requests
+the practitioner may see that nobody has claimed yet (bot/alerts.py `waiting`), as
+plain links, so it needs no JavaScript and no page of its own to be seen.
 """
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import render_template, request
+from flask import g, render_template, request
 from markupsafe import Markup
 
+from bot import alerts
 from bot.content import LANGS
+from bot.db import session_scope
 from bot.models import Practitioner
-from webhooks.dashboard.auth import runtime, signed_in
+from webhooks.dashboard import blueprint
+from webhooks.dashboard.auth import current_actor, runtime, signed_in
 
 
 def langs_for(practitioner: Practitioner | None = None) -> tuple[str, ...]:
@@ -49,8 +56,23 @@ def render(template: str, langs: tuple[str, ...], status: int = 200, **values: o
     html = render_template(
         f"dashboard/{template}", lang=langs[0], langs=langs, bilingual=len(langs) > 1,
         say=say, text=text, word=content.text, area_name=area_name, here=request.path,
-        signed=signed_in() is not None, **values)
+        signed=signed_in() is not None,
+        waiting=g.get("dashboard_waiting") or alerts.Waiting(), **values)
     return html, status
+
+
+@blueprint.before_request
+def look_for_urgent() -> None:
+    """Find the urgent requests nobody has claimed, for the banner on this request's page.
+
+    Before the view, not while rendering: a view renders inside its own transaction, and
+    on SQLite a second one would wait for it to end.
+    """
+    signed = signed_in()
+    if signed is None or not signed.complete:
+        return
+    with session_scope(runtime().engine) as session:
+        g.dashboard_waiting = alerts.waiting(session, current_actor())
 
 
 def safe_next(target: str | None, default: str) -> str:
