@@ -77,8 +77,9 @@ class Sizes:
 CPUS = gunicorn_conf.cpus()
 FULL = Sizes(
     conversations=50,
-    # On SQLite every worker queues for one write lock: as many as CPUs (bench/README.md).
-    workers={"sqlite": CPUS, "postgresql": 2 * CPUS}, threads=gunicorn_conf.threads,
+    # gunicorn's own default (webhooks/gunicorn_conf.py: one per CPU), as deployed.
+    workers={"sqlite": gunicorn_conf.workers, "postgresql": gunicorn_conf.workers},
+    threads=gunicorn_conf.threads,
     duplicate_share=0.1, think=2.0, dispatcher_messages=1000, races=claims.RACES,
     claim_requests=200, sqlite_reports=100_000, postgres_reports=(100_000, 1_000_000),
     report_runs=20, ceiling_seconds=webhooks.CEILING_SECONDS,

@@ -8,11 +8,13 @@ import functools
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pyotp
 from flask.testing import FlaskClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
+from sqlalchemy import inspect as sa_inspect
 from twilio.request_validator import RequestValidator
 
 from bot import accounts
@@ -260,3 +262,27 @@ def ask_for_interview(inbox: Any, *, channel: str = "sms", address: str = "+4479
         request = session.exec(select(RhiRequest).order_by(col(RhiRequest.id).desc())).first()
     assert request is not None
     return request.reference
+
+
+def stored_bytes(engine: Engine) -> bytes:
+    """Everything the database holds, as bytes, for a scan for personal data in clear.
+
+    SQLite: the database file and its write-ahead log, raw, so free pages and not yet
+    checkpointed writes are read too. PostgreSQL, whose files are the server's: every
+    value of every row of every table, text encoded and binary as it is (a plaintext in a
+    bytea column is caught as well as one in a text column).
+    """
+    if engine.dialect.name == "sqlite":
+        path = Path(engine.url.database or "")
+        return b"".join(p.read_bytes() for p in (path, path.with_name(path.name + "-wal"))
+                        if p.exists())
+    chunks: list[bytes] = []
+    with engine.connect() as connection:
+        for table in sa_inspect(engine).get_table_names():
+            for row in connection.execute(text(f'SELECT * FROM "{table}"')):
+                for value in row:
+                    if isinstance(value, bytes | bytearray | memoryview):
+                        chunks.append(bytes(value))
+                    elif value is not None:
+                        chunks.append(str(value).encode())
+    return b"\n".join(chunks)
