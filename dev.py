@@ -19,7 +19,7 @@ PostgreSQL: the suite runs a second time on PostgreSQL when ADREF_TEST_POSTGRES 
 server URL (postgresql+psycopg://user:password@host:port/postgres, a role that may create
 databases), or when Debian's postgresql package is installed and dev.py runs as root: it
 then starts the cluster, makes a role `adref_test` with a random password kept in the
-git-ignored file .postgres-test-password, and uses it on 127.0.0.1. With CI set, a missing
+file ~/.config/adref/postgres-test-password, and uses it on 127.0.0.1. With CI set, a missing
 PostgreSQL is a failure, not a skip.
 """
 
@@ -101,7 +101,9 @@ def serve(args: list[str]) -> None:
     os.execv(adref, [str(adref), "serve", "--demo", *args])
 
 
-PG_PASSWORD_FILE = ROOT / ".postgres-test-password"
+# One file per machine, not per checkout: every checkout on a machine shares the one role,
+# and each setting its own password would break another's run in progress.
+PG_PASSWORD_FILE = Path.home() / ".config" / "adref" / "postgres-test-password"
 PG_ROLE = "adref_test"
 
 
@@ -127,6 +129,7 @@ def postgres_url() -> str | None:
         say(f"Starting PostgreSQL {version}/{name} on port {port}…")
         must("pg_ctlcluster", version, name, "start")
     if not PG_PASSWORD_FILE.exists():
+        PG_PASSWORD_FILE.parent.mkdir(parents=True, exist_ok=True)
         PG_PASSWORD_FILE.write_text(secrets.token_urlsafe(24))
         PG_PASSWORD_FILE.chmod(0o600)
     password = PG_PASSWORD_FILE.read_text().strip()

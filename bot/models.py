@@ -138,7 +138,7 @@ class ConsentRecord(SQLModel, table=True):
     wording_version: str
     language: str
     channel: str
-    recorded_at: datetime = _at()
+    recorded_at: datetime = _at(index=True)  # the monthly report reads a month of them
 
 
 # A young person's request for a return home interview, as practitioners see it.
