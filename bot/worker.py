@@ -1,7 +1,8 @@
 """Running the dispatcher: in a thread beside the web app, or alone as `adref worker`.
 
-Either way the process runs one dispatcher, woken by commits in the same process and, on
-PostgreSQL, by a listener for commits in any process (bot.wake); it polls otherwise.
+Either way the process runs one dispatcher, woken by commits in the same process; `adref
+worker`, which commits nothing of its own, is woken on PostgreSQL by a listener for
+commits in any process (bot.wake). Both poll as well, in case a wake-up is missed.
 Beside it, every hour, the retention purge (bot.purge): every process with a dispatcher
 offers to run it, and on PostgreSQL one at a time does, so it runs however many
 dispatchers there are, and however few.

@@ -53,7 +53,7 @@ def postgres_server() -> Iterator[Engine | None]:
         yield None
         return
     # CREATE and DROP DATABASE cannot run inside a transaction.
-    engine = create_engine(POSTGRES, isolation_level="AUTOCOMMIT", poolclass=None)
+    engine = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
     yield engine
     engine.dispose()
 
@@ -62,7 +62,10 @@ def postgres_server() -> Iterator[Engine | None]:
 def migrated_template(
     tmp_path_factory: pytest.TempPathFactory, postgres_server: Engine | None
 ) -> Iterator[str]:
-    """A database migrated to head once per run, copied for each test; its URL."""
+    """A database migrated to head once per run, copied for each test.
+
+    Its URL on SQLite; on PostgreSQL its name, which CREATE DATABASE ... TEMPLATE takes.
+    """
     if postgres_server is None:
         path = tmp_path_factory.mktemp("template") / "adref.db"
         upgrade(f"sqlite:///{path}")
