@@ -264,7 +264,7 @@ class Team(SQLModel, table=True):
 
 
 # Someone who signs in to the dashboard. Accounts are disabled, never deleted: the audit
-# trail points at them. Only admins may belong to no team (they see no requests).
+# trail points at them. Only admins may belong to no team (they see every area).
 class Practitioner(SQLModel, table=True):
     __tablename__ = "practitioner"
     __table_args__ = (
