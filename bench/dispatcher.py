@@ -16,11 +16,8 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -31,6 +28,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from bench import processes, tally
+from bench.server import stop_session
 from bench.webhooks import BenchError, environment
 from bot.clock import utcnow
 from bot.config import Settings, default_content_dir
@@ -43,8 +41,6 @@ from bot.outbox import enqueue
 from tests.factories import TG_TOKEN, TW_SID, TW_TOKEN
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.twilio_api import FakeTwilioAPI
-
-STOP_SECONDS = 25
 
 
 def run(database_url: str | None, messages: int, deadline: float) -> dict[str, Any]:
@@ -69,7 +65,7 @@ def run(database_url: str | None, messages: int, deadline: float) -> dict[str, A
                     sent = _wait(engine, marks, telegram, twilio, expected, worker, deadline)
                     rss = processes.rss_mib(worker.pid)
                 finally:
-                    _stop(worker)
+                    stop_session(worker)
             if not sent:
                 tail = (folder / "worker.log").read_text(errors="replace")[-2000:]
                 raise BenchError(f"adref worker did not send {expected} messages in time; "
@@ -119,17 +115,6 @@ def _adref() -> str:
     if found is None:
         raise BenchError("the adref command is not installed; run `python3 dev.py test`")
     return found
-
-
-def _stop(worker: subprocess.Popen[bytes]) -> None:
-    if worker.poll() is None:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(STOP_SECONDS)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(worker.pid, signal.SIGKILL)
-            worker.wait(5)
 
 
 def main() -> int:

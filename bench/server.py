@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Self
+from typing import IO, Any, Self
 
 from webhooks import gunicorn_conf
 
@@ -32,6 +32,19 @@ _LISTENING = re.compile(r"Listening at: http://127\.0\.0\.1:(\d+)")
 
 class ServerError(Exception):
     """Gunicorn did not start, or stopped on its own."""
+
+
+def stop_session(process: subprocess.Popen[Any]) -> None:
+    """SIGTERM a process started in a session of its own; SIGKILL the whole session if it
+    has not stopped within STOP_SECONDS."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(5)
 
 
 class Gunicorn:
@@ -88,15 +101,8 @@ class Gunicorn:
     def stop(self) -> None:
         """Stop gracefully, or kill the whole session if that takes too long."""
         process, self.process = self.process, None
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(STOP_SECONDS)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait(5)
         if process is not None:
+            stop_session(process)
             # A worker left behind by a master that died is still in the session.
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)

@@ -23,7 +23,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.channels import sms
-from bot.cli_channels import BUDGET_NOW, RHI_BY_SMS, SAMPLE_REFERENCE, Pick, Says, rhi_by_sms
+from bot.cli_channels import (
+    BUDGET_NOW,
+    RHI_BY_SMS,
+    SAMPLE_REFERENCE,
+    Pick,
+    Says,
+    option_number,
+    rhi_by_sms,
+)
 from bot.config import default_content_dir
 from bot.content import LANGS, Content, load
 from bot.engine import (
@@ -107,7 +115,7 @@ def walk(content: Content, setup: Sequence[Says], steps: Sequence[Says]
             if any(option.key == "next" for option in offered):
                 script[:0] = [(Pick("next"), counted), (EVERY_PAGE, counted)]
             continue
-        text = _number(offered, says.key) if isinstance(says, Pick) else says
+        text = option_number(offered, says.key) if isinstance(says, Pick) else says
         ctx = Context(BUDGET_NOW, content, 72, request=request,
                       new_reference=SAMPLE_REFERENCE)
         result = step(state, Inbound(text, sms.CHANNEL), ctx)
@@ -127,13 +135,6 @@ def walk(content: Content, setup: Sequence[Says], steps: Sequence[Says]
         offered = next((r.options for r in reversed(result.replies) if r.options), ())
         state = result.state
     return sent
-
-
-def _number(offered: tuple[Option, ...], key: str) -> str:
-    keys = [option.key for option in offered]
-    if key not in keys:
-        raise ValueError(f"the script picks {key!r}, but the bot offered {keys}")
-    return str(keys.index(key) + 1)
 
 
 def every_journey(content: Content) -> list[dict[str, Any]]:

@@ -153,7 +153,7 @@ def rhi_by_sms(content: Content, lang: str) -> list[Texted]:
     state, texts, done = State(), [], False
     offered: tuple[Option, ...] = ()
     for says in RHI_BY_SMS[lang]:
-        text = _number(offered, says.key) if isinstance(says, Pick) else says
+        text = option_number(offered, says.key) if isinstance(says, Pick) else says
         ctx = Context(BUDGET_NOW, content, 72, new_reference=SAMPLE_REFERENCE)
         result = step(state, Inbound(text, smsmod.CHANNEL), ctx)
         language = result.state.lang or state.lang
@@ -172,7 +172,8 @@ def rhi_by_sms(content: Content, lang: str) -> list[Texted]:
     return texts
 
 
-def _number(offered: tuple[Option, ...], key: str) -> str:
+def option_number(offered: tuple[Option, ...], key: str) -> str:
+    """What a person types to pick the option with this key: its number in the list."""
     keys = [option.key for option in offered]
     if key not in keys:
         raise ValueError(f"the script picks {key!r}, but the bot offered {keys}")

@@ -160,3 +160,26 @@ def stop_worker(worker: subprocess.Popen[str]) -> str:
         worker.kill()  # the caller's check of the exit code then fails
         output, _ = worker.communicate(timeout=5)
     return output or ""
+
+
+def run_bench(*args: str, timeout: float, stop: float) -> tuple[int, str, str]:
+    """Run `python -m ARGS` from the repository root: exit code, stdout and stderr.
+
+    A run over `timeout` seconds gets SIGTERM, which makes a benchmark stop what it
+    started, then SIGKILL after `stop` more seconds, and the test fails with its output.
+    """
+    process = subprocess.Popen(
+        [sys.executable, "-m", *args], cwd=Path(__file__).resolve().parent.parent,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, encoding="utf-8")
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGTERM)
+        try:
+            out, err = process.communicate(timeout=stop)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            out, err = process.communicate()
+        pytest.fail(f"python -m {args[0]} took over {timeout} s:\n{out[-3000:]}\n{err}")
+    return process.returncode, out, err

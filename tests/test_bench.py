@@ -6,15 +6,10 @@ takes about 10 s. Skip it with `-m 'not bench'`.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.process import run_bench
+
 # Far above the ~10 s a run takes; far below what a stuck one would take.
 TIMEOUT_SECONDS = 90
 # SIGTERM makes the benchmark stop gunicorn (up to its graceful timeout) and the fakes.
@@ -26,24 +21,11 @@ def test_a_tiny_run_prints_the_table_and_passes_its_exactly_once_check(
     database_url: str
 ) -> None:
     # The suite's own fresh database: SQLite, or PostgreSQL on the suite's second run.
-    command = [sys.executable, "-m", "bench.webhooks", "--conversations", "4",
-               "--workers", "1", "--threads", "2", "--duplicate-share", "0.25",
-               "--timeout", "60", "--database-url", database_url]
-    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               encoding="utf-8")
-    try:
-        out, err = process.communicate(timeout=TIMEOUT_SECONDS)
-    except subprocess.TimeoutExpired:
-        process.send_signal(signal.SIGTERM)
-        try:
-            out, err = process.communicate(timeout=STOP_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            out, err = process.communicate()
-        pytest.fail(f"the benchmark took over {TIMEOUT_SECONDS} s:\n{out}\n{err}")
-
-    assert process.returncode == 0, f"exit {process.returncode}:\n{out}\n{err}"
+    code, out, err = run_bench(
+        "bench.webhooks", "--conversations", "4", "--workers", "1", "--threads", "2",
+        "--duplicate-share", "0.25", "--timeout", "60", "--database-url", database_url,
+        timeout=TIMEOUT_SECONDS, stop=STOP_SECONDS)
+    assert code == 0, f"exit {code}:\n{out}\n{err}"
     assert "Traceback" not in err, err
     lines = out.splitlines()
     database = "sqlite" if database_url.startswith("sqlite") else "postgresql"

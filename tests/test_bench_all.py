@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +21,7 @@ from bench import sms
 from bench.summary import Row, failed
 from bot.cli_channels import RHI_BY_SMS, rhi_by_sms
 from bot.content import Content
+from tests.process import run_bench
 
 ROOT = Path(__file__).resolve().parent.parent
 # Far above the half minute a quick run takes; far below what a stuck one would take.
@@ -56,22 +56,10 @@ def every_key() -> set[str]:
 def quick_run() -> tuple[int, dict[str, Any], str]:
     """`python -m bench --quick --json`, on PostgreSQL too when the suite is."""
     where = ["--postgres", POSTGRES] if POSTGRES else ["--no-postgres"]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bench", "--quick", "--json", *where], cwd=ROOT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, encoding="utf-8")
-    try:
-        out, err = process.communicate(timeout=TIMEOUT_SECONDS)
-    except subprocess.TimeoutExpired:
-        process.send_signal(signal.SIGTERM)
-        try:
-            out, err = process.communicate(timeout=STOP_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            out, err = process.communicate()
-        pytest.fail(f"the quick run took over {TIMEOUT_SECONDS} s:\n{out[-3000:]}\n{err}")
-    assert out, f"exit {process.returncode}, nothing printed:\n{err}"
-    return process.returncode, json.loads(out), err
+    code, out, err = run_bench("bench", "--quick", "--json", *where,
+                               timeout=TIMEOUT_SECONDS, stop=STOP_SECONDS)
+    assert out, f"exit {code}, nothing printed:\n{err}"
+    return code, json.loads(out), err
 
 
 @pytest.mark.bench
